@@ -24,10 +24,11 @@ DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 REGRESS     = era resources
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
-PG_CPPFLAGS = -I$(CURDIR)/src
-PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
-              -Wno-missing-field-initializers
-SHLIB_LINK  =
+# PostgreSQL's headers are read as system headers, so that -Wextra applies to
+# deg's code and not to theirs
+PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+PG_CFLAGS   = -Wall -Wextra -Werror
+SHLIB_LINK  = -lsodium -lz
 EXTRA_CLEAN = $(UNIT_BINS) results regression.diffs regression.out
 
 # JIT bitcode would need clang; the extension does not need it
@@ -47,7 +48,7 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 
 # ---------- dependencies ----------
 
-DEB_PACKAGES = postgresql-server-dev-15 libsodium-dev postgresql-15-pgtap \
+DEB_PACKAGES = postgresql-server-dev-15 libsodium-dev zlib1g-dev postgresql-15-pgtap \
                libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
 
 .PHONY: deps
@@ -76,7 +77,7 @@ UNIT_CC   ?= gcc
 UNIT_FLAGS = -std=c99 -O1 -g -Wall -Wextra -Werror -Wdeclaration-after-statement \
              -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer -Isrc -Itest/unit
-UNIT_LIBS  = -lm
+UNIT_LIBS  = -lsodium -lz -lm
 
 test/unit/test_%: test/unit/test_%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
 	$(UNIT_CC) $(UNIT_FLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)

@@ -291,7 +291,7 @@ typedef struct EraSortState
 } EraSortState;
 
 static int
-era_fastcmp(Datum x, Datum y, SortSupport ssup)
+era_fastcmp(Datum x, Datum y, SortSupport ssup pg_attribute_unused())
 {
 	struct varlena *a = DatumGetEraPP(x);
 	struct varlena *b = DatumGetEraPP(y);

@@ -2,10 +2,10 @@
 # test/cluster.sh COMMAND [ARG...]
 #
 # Runs COMMAND against a throwaway PostgreSQL cluster with deg installed:
-#   1. installs deg: into PostgreSQL itself when this user may write there
-#      (root), otherwise into a private copy of the installation inside the
-#      temporary folder (PostgreSQL finds its share/ and lib/ relative to the
-#      real path of its binary, so a copied binary uses the private tree);
+#   1. installs deg into a private copy of the PostgreSQL installation inside
+#      the temporary folder (PostgreSQL finds its share/ and lib/ relative to
+#      the real path of its binary, so a copied binary uses the private tree);
+#      this works as root and as a normal user and never changes the system;
 #   2. initdb in a temporary folder; the server listens only on a unix socket
 #      in that folder, on a free port; as root it runs as the postgres user;
 #   3. runs COMMAND with PGHOST, PGPORT, PGUSER and PGDATABASE set, and
@@ -20,6 +20,7 @@ MAKE=${MAKE:-make}
 bindir=$("$PG_CONFIG" --bindir)
 sharedir=$("$PG_CONFIG" --sharedir)
 pkglibdir=$("$PG_CONFIG" --pkglibdir)
+pgbin=$bindir
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/deg-cluster.XXXXXX")
 chmod 755 "$dir"
@@ -32,7 +33,6 @@ if [ "$(id -u)" = 0 ]; then
 	as_server=(runuser -u postgres --)
 fi
 
-pgbin=$bindir
 started=no
 cleanup() {
 	local status=$?
@@ -45,25 +45,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. install
-if [ -w "$pkglibdir" ] && [ -w "$sharedir/extension" ]; then
-	"$MAKE" -C "$here" -s --no-print-directory install >/dev/null
-else
-	stage=$dir/stage
-	"$MAKE" -C "$here" -s --no-print-directory install DESTDIR="$stage" >/dev/null
-	mkdir -p "$stage$bindir" "$stage$sharedir/extension" "$stage$pkglibdir"
-	for b in postgres initdb pg_ctl; do cp "$bindir/$b" "$stage$bindir/"; done
-	for f in "$pkglibdir"/*; do
-		[ -e "$stage$pkglibdir/$(basename "$f")" ] || ln -s "$f" "$stage$pkglibdir/"
-	done
-	for f in "$sharedir"/*; do
-		[ "$(basename "$f")" = extension ] || ln -s "$f" "$stage$sharedir/"
-	done
-	for f in "$sharedir"/extension/*; do
-		[ -e "$stage$sharedir/extension/$(basename "$f")" ] || ln -s "$f" "$stage$sharedir/extension/"
-	done
-	pgbin=$stage$bindir
-fi
+# 1. install into a private copy of the installation (never the system's, so
+#    that concurrent runs from different trees cannot disturb each other)
+stage=$dir/stage
+"$MAKE" -C "$here" -s --no-print-directory install DESTDIR="$stage" >/dev/null
+mkdir -p "$stage$bindir" "$stage$sharedir/extension" "$stage$pkglibdir"
+for b in postgres initdb pg_ctl; do cp "$bindir/$b" "$stage$bindir/"; done
+for f in "$pkglibdir"/*; do
+	[ -e "$stage$pkglibdir/$(basename "$f")" ] || ln -s "$f" "$stage$pkglibdir/"
+done
+for f in "$sharedir"/*; do
+	[ "$(basename "$f")" = extension ] || ln -s "$f" "$stage$sharedir/"
+done
+for f in "$sharedir"/extension/*; do
+	[ -e "$stage$sharedir/extension/$(basename "$f")" ] || ln -s "$f" "$stage$sharedir/extension/"
+done
+pgbin=$stage$bindir
 
 # 2. a cluster on a unix socket
 mkdir -p "$pgdata" "$sock"
