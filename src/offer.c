@@ -85,9 +85,10 @@ json_number(ParseContext *pc, const JsonbValue *v, bool nonnegative)
 
 	if (v->type != jbvNumeric)
 		FIELD_ERROR(pc, "\"%s\" must be a number, not %s", pc->field, jbv_type_name(v));
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	/* through text: a value beyond double's range becomes infinity, not an error about digits */
+	d = strtod(numeric_normalize(v->val.numeric), NULL);
 	if (!isfinite(d))
-		FIELD_ERROR(pc, "\"%s\" must be a finite number", pc->field);
+		FIELD_ERROR(pc, "\"%s\" must be a finite number of at most about 1e308", pc->field);
 	if (nonnegative && d < 0)
 		FIELD_ERROR(pc, "\"%s\" must not be negative, got %g", pc->field, d);
 	return d;
