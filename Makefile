@@ -79,7 +79,7 @@ UNIT_FLAGS = -std=c99 -O1 -g -Wall -Wextra -Werror -Wdeclaration-after-statement
              -fno-omit-frame-pointer -Isrc -Itest/unit
 UNIT_LIBS  = -lsodium -lz -lm
 
-test/unit/test_%: test/unit/test_%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
+test/unit/test_%: test/unit/test_%.c $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.h)
 	$(UNIT_CC) $(UNIT_FLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
 
 .PHONY: unit
