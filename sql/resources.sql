@@ -39,6 +39,6 @@ DELETE FROM resources WHERE era = 'household-solar-001.prosumer@example.com';
 -- the registry is dumped with the data: it is an extension config table
 SELECT c.relname, e.extconfig IS NOT NULL AS dumped
   FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
- WHERE e.extname = 'deg';
+ WHERE e.extname = 'deg' AND c.relname = 'resources';
 
 DELETE FROM resources;

@@ -10,9 +10,12 @@ CREATE FUNCTION deg.energy_offer_recv(internal) RETURNS deg.energy_offer
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.energy_offer_send(deg.energy_offer) RETURNS bytea
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION deg.energy_offer_typanalyze(internal) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE TYPE deg.energy_offer (
     INPUT = deg.energy_offer_in, OUTPUT = deg.energy_offer_out,
     RECEIVE = deg.energy_offer_recv, SEND = deg.energy_offer_send,
+    ANALYZE = deg.energy_offer_typanalyze,
     INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended
 );
 COMMENT ON TYPE deg.energy_offer IS 'an open role in an energy contract and the conditions to take it (DEG EnergyOffer JSON, extended)';
@@ -79,7 +82,9 @@ COMMENT ON FUNCTION deg.offer_window(deg.energy_offer) IS 'availability window';
 COMMENT ON FUNCTION deg.offer_credential_types(deg.energy_offer) IS 'credential types the offer carries';
 COMMENT ON FUNCTION deg.offer_attributes(deg.energy_offer) IS 'free attributes (connectorType, evseId, ...)';
 
--- matching
+-- matching; selectivity from a sample of offers kept by ANALYZE (src/offer_stats.c)
+CREATE FUNCTION deg.energy_match_sel(internal, oid, internal, integer) RETURNS float8
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.intent_matches(deg.energy_intent, deg.energy_offer) RETURNS boolean
     AS 'MODULE_PATHNAME', 'energy_intent_matches' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.offer_matches(deg.energy_offer, deg.energy_intent) RETURNS boolean
@@ -87,11 +92,11 @@ CREATE FUNCTION deg.offer_matches(deg.energy_offer, deg.energy_intent) RETURNS b
 COMMENT ON FUNCTION deg.intent_matches(deg.energy_intent, deg.energy_offer) IS 'the offer can serve the intent (the function behind @@)';
 CREATE OPERATOR deg.@@ (
     LEFTARG = deg.energy_intent, RIGHTARG = deg.energy_offer, FUNCTION = deg.intent_matches,
-    COMMUTATOR = OPERATOR(deg.@@), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(deg.@@), RESTRICT = deg.energy_match_sel, JOIN = contjoinsel
 );
 CREATE OPERATOR deg.@@ (
     LEFTARG = deg.energy_offer, RIGHTARG = deg.energy_intent, FUNCTION = deg.offer_matches,
-    COMMUTATOR = OPERATOR(deg.@@), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(deg.@@), RESTRICT = deg.energy_match_sel, JOIN = contjoinsel
 );
 COMMENT ON OPERATOR deg.@@ (deg.energy_intent, deg.energy_offer) IS 'the offer can serve the intent';
 COMMENT ON OPERATOR deg.@@ (deg.energy_offer, deg.energy_intent) IS 'the offer can serve the intent';
