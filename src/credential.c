@@ -139,13 +139,28 @@ string_member(const JsonNode *obj, const char *key)
 	return v;
 }
 
+static void
+field_error_context(void *arg)
+{
+	errcontext("field \"%s\" of a verifiable credential", (const char *) arg);
+}
+
 static int64
 json_datetime(const JsonNode *v, const char *key)
 {
+	ErrorContextCallback errcb;
+	int64		ts;
+
 	if (v->kind != JSON_STRING)
 		credential_error(psprintf("\"%s\" must be a date-time string", key));
-	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(v->text),
-												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	errcb.callback = field_error_context;
+	errcb.arg = (void *) key;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	ts = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(v->text),
+												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	error_context_stack = errcb.previous;
+	return ts;
 }
 
 typedef struct Parts
@@ -263,7 +278,16 @@ credential_from_document(JsonNode *doc)
 	subject_id = string_member(subject, "id");
 	subject_era = string_member(subject, "era");
 	if (subject_era != NULL)
+	{
+		ErrorContextCallback errcb;
+
+		errcb.callback = field_error_context;
+		errcb.arg = (void *) "credentialSubject.era";
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		era = DatumGetEraPP(era_datum_from_text(subject_era->text, subject_era->len));
+		error_context_stack = errcb.previous;
+	}
 	else if (subject_id != NULL)
 	{
 		uint8		key[ERA_MAX_KEY];
