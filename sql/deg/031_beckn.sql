@@ -155,10 +155,14 @@ BEGIN
                 out := out || jsonb_build_object('maxPowerKW', coalesce(item_attrs->'maxPowerKW', pri->'maxPowerKW'));
             END IF;
 
-            -- credential types the offer carries: names, or objects with a type
-            creds := (SELECT jsonb_agg(DISTINCT coalesce(c->>'type', c #>> '{}'))
-                        FROM jsonb_array_elements(CASE jsonb_typeof(oa->'credentials') WHEN 'array' THEN oa->'credentials' ELSE '[]' END) c
-                       WHERE coalesce(c->>'type', c #>> '{}') IS NOT NULL);
+            -- credential types the provider presents (EnergyCredentials.presentedCredentials);
+            -- the credentials a taker must present (requiredCredentials) stay in "credentials"
+            creds := (SELECT jsonb_agg(DISTINCT t ORDER BY t)
+                        FROM jsonb_array_elements(CASE jsonb_typeof(oa->'credentials'->'presentedCredentials')
+                                                  WHEN 'array' THEN oa->'credentials'->'presentedCredentials' ELSE '[]' END) c,
+                             LATERAL jsonb_array_elements_text(CASE jsonb_typeof(c->'type') WHEN 'array' THEN c->'type'
+                                                               WHEN 'string' THEN jsonb_build_array(c->'type') ELSE '[]' END) t
+                       WHERE t <> 'VerifiableCredential');
             IF creds IS NOT NULL THEN
                 out := out || jsonb_build_object('credentialTypes', creds);
             END IF;
@@ -174,6 +178,7 @@ BEGIN
             -- kept without interpretation
             out := out || jsonb_strip_nulls(jsonb_build_object(
                 'providerUri', oa->'providerUri',
+                'credentials', oa->'credentials',
                 'contract', oa->'contract',
                 'contractSummary', oa->'contractSummary',
                 'expectedInputs', oa->'expectedInputs',
