@@ -4,7 +4,7 @@
 --   WHERE addr = 'example.com' OR addr LIKE '%.example.com'.
 -- Goals: build and lookup within 1.5x of text; namespace at least 20x faster.
 \set ON_ERROR_STOP on
-SET search_path = deg, public;
+SET search_path = public, deg;
 SET client_min_messages = warning;
 SET max_parallel_workers_per_gather = 2;
 
