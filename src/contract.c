@@ -119,11 +119,14 @@ typedef struct ContractModel
 	int			nentries;
 	RoleEntry  *entries;
 	bool		has_role[DEG_ROLE_COUNT];
+	bool		optional_role[DEG_ROLE_COUNT];	/* may join later: GRID_OPERATOR in P2P */
 	int			nprograms;
 	ContractProgram *programs;
 	/* the scope formulas were compiled against */
 	FormulaScope scope;
 } ContractModel;
+
+static bool looks_like_datetime(const char *s);
 
 /* ---------- errors ---------- */
 
@@ -205,6 +208,9 @@ parse_timestamp(const char *s, const char *where)
 	ErrorContextCallback errcb;
 	int64		ts;
 
+	/* ISO 8601 only: PostgreSQL would also take words like "yesterday" */
+	if (!looks_like_datetime(s))
+		contract_error("%s is \"%s\", not an ISO 8601 date-time", where, s);
 	errcb.callback = where_context;
 	errcb.arg = (void *) where;
 	errcb.previous = error_context_stack;
@@ -366,6 +372,27 @@ multi_participant_role(int role)
 
 /* ---------- the model ---------- */
 
+/*
+ * Variables the billing engine supplies to every formula, unless the
+ * contract defines the name itself: the metered energy delivered under the
+ * contract in the interval (DEG settles P2P trades on actuals), and the
+ * settlement interval.
+ */
+static const char *const builtin_variables[] = {"deliveredQuantity", "intervalHours", "intervalStart", "intervalEnd"};
+static const FormulaType builtin_types[] = {FORMULA_TYPE_NUMBER, FORMULA_TYPE_NUMBER, FORMULA_TYPE_DATE_TIME, FORMULA_TYPE_DATE_TIME};
+#define N_BUILTIN_VARIABLES 4
+
+static bool
+is_builtin_variable(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < N_BUILTIN_VARIABLES; i++)
+		if (strcmp(name, builtin_variables[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *const signal_types[] = {"PRICE", "STATE", "COMMAND", "FREQUENCY", "AGC_SETPOINT"};
 static const char *const source_types[] = {"METER_READING", "CHARGE_DATA_RECORD", "INVERTER_DATA", "BATTERY_STATE"};
 static const char *const data_formats[] = {"JSON", "IEEE_2030_5", "XML"};
@@ -421,7 +448,7 @@ build_scope(ContractModel *m)
 		List	   *fields = NIL;
 		FormulaField *arr;
 
-		if (!m->has_role[r])
+		if (!m->has_role[r] && !m->optional_role[r])
 			continue;
 		for (e = 0; e < m->nentries; e++)
 		{
@@ -458,9 +485,32 @@ build_scope(ContractModel *m)
 	}
 	m->scope.roles = roles;
 	m->scope.nroles = nroles;
+	m->scope.open_role_inputs = true;
 
 	if (params != NULL && params->kind == JSON_OBJECT)
 		flatten_parameters(params, NULL, &pfields);
+	/* the built-in variables, under the names the contract leaves free */
+	for (i = 0; i < N_BUILTIN_VARIABLES; i++)
+	{
+		bool		taken = false;
+		int			k;
+
+		foreach(lc, pfields)
+			if (strcmp(((FormulaField *) lfirst(lc))->name, builtin_variables[i]) == 0)
+				taken = true;
+		for (r = 0; r < nroles && !taken; r++)
+			for (k = 0; k < roles[r].ninputs; k++)
+				if (strcmp(roles[r].inputs[k].name, builtin_variables[i]) == 0)
+					taken = true;
+		if (!taken)
+		{
+			FormulaField *f = palloc(sizeof(FormulaField));
+
+			f->name = builtin_variables[i];
+			f->type = builtin_types[i];
+			pfields = lappend(pfields, f);
+		}
+	}
 	m->scope.parameters = palloc(sizeof(FormulaField) * (list_length(pfields) + 1));
 	i = 0;
 	foreach(lc, pfields)
@@ -661,6 +711,8 @@ model_build(JsonNode *doc, const uint8 *bytecode, size_t bytecode_len, bool warn
 		if (!fixed && !market)
 			contract_error("a P2P contract needs SELLER and BUYER, or MARKET_CLEARING_AGENT and PROSUMER");
 		m->kind = market ? CONTRACT_P2P_MARKET : CONTRACT_P2P_FIXED;
+		/* the grid operator joins later, in a cascaded init */
+		m->optional_role[DEG_ROLE_GRID_OPERATOR] = !m->has_role[DEG_ROLE_GRID_OPERATOR];
 	}
 
 	/* parameters, signals, telemetry */
@@ -738,10 +790,11 @@ model_build(JsonNode *doc, const uint8 *bytecode, size_t bytecode_len, bool warn
 		p->id = psprintf("%d", p->number);
 		p->from_role = role_of(json_string_of(f, "from", where, true), where);
 		p->to_role = role_of(json_string_of(f, "to", where, true), where);
-		if (!m->has_role[p->from_role] || !m->has_role[p->to_role])
+		if (!(m->has_role[p->from_role] || m->optional_role[p->from_role]) ||
+			!(m->has_role[p->to_role] || m->optional_role[p->to_role]))
 			contract_error("flow %d (%s -> %s) names role %s, which the contract does not have", p->number,
 						   deg_role_name(p->from_role), deg_role_name(p->to_role),
-						   deg_role_name(m->has_role[p->from_role] ? p->to_role : p->from_role));
+						   deg_role_name((m->has_role[p->from_role] || m->optional_role[p->from_role]) ? p->to_role : p->from_role));
 		if (p->from_role == p->to_role)
 			contract_error("flow %d goes from %s to itself", p->number, deg_role_name(p->from_role));
 		p->formula = pstrdup(json_string_of(f, "formula", where, true));
@@ -1257,10 +1310,27 @@ contract_fill(PG_FUNCTION_ARGS)
 	RoleEntry  *seat = NULL;
 	int			i;
 
-	if (role < 0 || !m->has_role[role])
+	if (role < 0 || !(m->has_role[role] || m->optional_role[role]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("contract %s has no role %s", m->id, role_name)));
+	if (!m->has_role[role])
+	{
+		/* an optional role joins: it gets its seat now */
+		JsonNode   *node = json_new_object();
+
+		json_object_set(node, "role", 4, json_new_string(deg_role_name(role), strlen(deg_role_name(role))));
+		json_object_set(node, "filled", 6, json_new_bool(false));
+		json_object_set(node, "filledBy", 8, json_new_null());
+		json_object_set(node, "roleInputs", 10, json_new_object());
+		json_array_append(json_get(m->doc, "roles"), node);
+		m->entries = repalloc(m->entries, sizeof(RoleEntry) * (m->nentries + 1));
+		memset(&m->entries[m->nentries], 0, sizeof(RoleEntry));
+		m->entries[m->nentries].role = role;
+		m->entries[m->nentries].node = node;
+		m->entries[m->nentries].inputs = json_get(node, "roleInputs");
+		m->nentries++;
+	}
 	if (inputs->kind != JSON_OBJECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1549,6 +1619,9 @@ fill_static_slot(const ContractModel *m, EvalInstance *inst, int i)
 			}
 		case FORMULA_REF_PARAMETER:
 			node = parameter_node(m, s->name);
+			/* a built-in variable the contract does not define: the caller supplies it */
+			if (node == NULL && is_builtin_variable(s->name))
+				inst->dynamic[i] = true;
 			break;
 		case FORMULA_REF_SIGNAL:
 			inst->dynamic[i] = true;
@@ -1626,7 +1699,10 @@ bindings_member(JsonbContainer *c, const char *key)
 	return getKeyJsonValueFromContainer(c, key, (int) strlen(key), NULL);
 }
 
-/* fill the dynamic slots of an instance from bindings {"telemetrySources": {id: {field: v}}, "inputSignals": {id: v}} */
+/*
+ * Fill the dynamic slots of an instance from bindings
+ * {"telemetrySources": {id: {field: v}}, "inputSignals": {id: v}, "deliveredQuantity": v, ...}
+ */
 static void
 fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, FormulaValue *slots)
 {
@@ -1649,6 +1725,8 @@ fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, FormulaValue *slots)
 			if (src && src->type == jbvBinary)
 				v = bindings_member(src->val.binary.data, s->field);
 		}
+		else if (s->kind == FORMULA_REF_PARAMETER && bindings)
+			v = bindings_member(&bindings->root, s->name);
 		else if (s->kind == FORMULA_REF_SIGNAL && sig && sig->type == jbvBinary)
 		{
 			v = bindings_member(sig->val.binary.data, s->name);

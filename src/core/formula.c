@@ -356,6 +356,7 @@ typedef struct SlotDraft
 	size_t		name_len;
 	size_t		field_off;		/* SIZE_MAX: none */
 	size_t		field_len;
+	bool		undeclared;		/* a role input the scope does not declare (open_role_inputs) */
 } SlotDraft;
 
 /* open addressing over indexes + 1 (0 is empty) */
@@ -1250,6 +1251,11 @@ role_input_ref(Compiler *c, const char *t, size_t n, size_t col, SlotDraft *s,
 		s->type = f->type;
 		return true;
 	}
+	if (c->scope->open_role_inputs)
+	{
+		s->undeclared = true;
+		return true;
+	}
 	fail_at(c->err, col, "\"%.*s\" names no role input of %s",
 			(int) (*name_off + *name_len > 120 ? 120 : *name_off + *name_len), t,
 			deg_role_name(s->role));
@@ -1542,6 +1548,22 @@ parse_reference(Compiler *c, Info *out)
 					 s.kind == FORMULA_REF_TELEMETRY ? t + field_off : NULL, field_len,
 					 &slot, &is_new))
 		return false;
+
+	/* an element of a per-participant value ([ROLE.era]) has no declared type */
+	if (s.index_role >= 0)
+		s.type = FORMULA_TYPE_UNKNOWN;
+
+	/* a role input not declared yet: accepted, reported once */
+	if (is_new && s.undeclared)
+	{
+		FormulaError w;
+
+		fail_at(&w, col, "role %s does not declare input \"%.*s\" yet",
+				deg_role_name(s.role), (int) (name_len > 64 ? 64 : name_len), t + name_off);
+		msg_add(&w, " (its value must be given before the formula is evaluated)");
+		if (!add_warning(c, &w))
+			return false;
+	}
 
 	/* a field the source does not declare: accepted, reported once */
 	if (is_new && source != NULL && source->nfields > 0)

@@ -121,6 +121,12 @@ typedef struct FormulaScope
 	int			nsignals;
 	const FormulaScopeSource *sources;	/* telemetry sources */
 	int			nsources;
+	/*
+	 * Role inputs given later (by a participant when it claims its role, or
+	 * by clearing): a reference to an input a declared role does not declare
+	 * yet compiles, with a warning, to a slot of unknown type.
+	 */
+	bool		open_role_inputs;
 } FormulaScope;
 
 /*

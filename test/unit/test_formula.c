@@ -36,7 +36,7 @@ static const FormulaScopeSource ev_sources[] = {
 };
 static const char *const ev_signals[] = {"price-signal", "gridLoad"};
 static const FormulaScope ev_scope = {
-	ev_roles, 2, ev_params, 3, ev_signals, 2, ev_sources, 1
+	ev_roles, 2, ev_params, 3, ev_signals, 2, ev_sources, 1, false
 };
 
 static const FormulaField p2p_seller[] = {
@@ -57,7 +57,7 @@ static const FormulaScopeRole p2p_roles[] = {
 	{DEG_ROLE_SELLER, p2p_seller, 4}, {DEG_ROLE_BUYER, p2p_buyer, 4},
 	{DEG_ROLE_GRID_OPERATOR, p2p_grid, 5}
 };
-static const FormulaScope p2p_scope = {p2p_roles, 3, NULL, 0, NULL, 0, NULL, 0};
+static const FormulaScope p2p_scope = {p2p_roles, 3, NULL, 0, NULL, 0, NULL, 0, false};
 
 static const FormulaField mkt_mca[] = {
 	{"marketMakingFee", FORMULA_TYPE_NUMBER}, {"clearingPrice", FORMULA_TYPE_NUMBER},
@@ -72,7 +72,7 @@ static const FormulaScopeRole mkt_roles[] = {
 	{DEG_ROLE_MARKET_CLEARING_AGENT, mkt_mca, 3}, {DEG_ROLE_PROSUMER, mkt_prosumer, 4},
 	{DEG_ROLE_GRID_OPERATOR, mkt_grid, 1}
 };
-static const FormulaScope mkt_scope = {mkt_roles, 3, NULL, 0, NULL, 0, NULL, 0};
+static const FormulaScope mkt_scope = {mkt_roles, 3, NULL, 0, NULL, 0, NULL, 0, false};
 
 static const FormulaField tar_seller[] = {
 	{"sourceMeterId", FORMULA_TYPE_STRING}, {"sourceType", FORMULA_TYPE_STRING},
@@ -86,7 +86,7 @@ static const FormulaField tar_params[] = {
 	{"validityWindow.endTime", FORMULA_TYPE_DATE_TIME},
 	{"pricingModel", FORMULA_TYPE_STRING}, {"deliveredQuantity", FORMULA_TYPE_NUMBER}
 };
-static const FormulaScope tar_scope = {tar_roles, 2, tar_params, 4, NULL, 0, NULL, 0};
+static const FormulaScope tar_scope = {tar_roles, 2, tar_params, 4, NULL, 0, NULL, 0, false};
 
 /* the aggregation example and the schema snippets: bare names as parameters */
 static const FormulaField misc_params[] = {
@@ -101,10 +101,10 @@ static const FormulaField misc_params[] = {
 };
 static const FormulaField misc_seller[] = {{"fee", FORMULA_TYPE_NUMBER}};
 static const FormulaScopeRole misc_roles[] = {{DEG_ROLE_SELLER, misc_seller, 1}};
-static const FormulaScope misc_scope = {misc_roles, 1, misc_params, 16, NULL, 0, NULL, 0};
+static const FormulaScope misc_scope = {misc_roles, 1, misc_params, 16, NULL, 0, NULL, 0, false};
 
 /* the same without the SELLER, so that "fee" is not ambiguous */
-static const FormulaScope calc_scope = {NULL, 0, misc_params, 16, NULL, 0, NULL, 0};
+static const FormulaScope calc_scope = {NULL, 0, misc_params, 16, NULL, 0, NULL, 0, false};
 
 /* ---------- helpers ---------- */
 
@@ -1641,7 +1641,7 @@ test_property(void)
 		{"a", FORMULA_TYPE_NUMBER}, {"b", FORMULA_TYPE_NUMBER},
 		{"x", FORMULA_TYPE_UNKNOWN}, {"y", FORMULA_TYPE_DURATION}
 	};
-	FormulaScope scope = {NULL, 0, params, NSLOTS, NULL, 0, NULL, 0};
+	FormulaScope scope = {NULL, 0, params, NSLOTS, NULL, 0, NULL, 0, false};
 	FormulaStack *stack = formula_stack_create();
 	int			i,
 				j;
