@@ -220,11 +220,12 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
     END IF;
+    -- fill first: a claim that lost a race learns that the role is taken (23505)
+    filled := deg.contract_fill(k.body, NEW.role, NEW.participant, NEW.inputs);
     IF NOT (k.status = 'PENDING' OR (k.status = 'ACTIVE' AND NEW.role = 'PROSUMER')) THEN
         RAISE EXCEPTION 'contract % is %: role % can no longer be claimed', k.contract_id, k.status, NEW.role
             USING ERRCODE = '55000';
     END IF;
-    filled := deg.contract_fill(k.body, NEW.role, NEW.participant, NEW.inputs);
 
     FOR req IN SELECT * FROM deg.claim_requirements(k.body, k.offer_id, NEW.role) LOOP
         wanted := array_remove(ARRAY(SELECT jsonb_array_elements_text(coalesce(req->'credentialType', '[]'))),
