@@ -1759,6 +1759,52 @@ test_types(void)
 	CHECK_STR(formula_type_name(FORMULA_TYPE_BOOLEAN), "BOOLEAN", "type name back");
 }
 
+/* inputs given later compile with a warning; indexed elements have no declared type */
+static void
+test_open_inputs_and_index_types(void)
+{
+	static const FormulaField mca_inputs[] = {
+		{"marketMakingFee", FORMULA_TYPE_NUMBER}, {"clearedPower", FORMULA_TYPE_OBJECT}
+	};
+	static const FormulaScopeRole roles[] = {
+		{DEG_ROLE_MARKET_CLEARING_AGENT, mca_inputs, 2}, {DEG_ROLE_PROSUMER, NULL, 0}
+	};
+	FormulaScope closed = {roles, 2, NULL, 0, NULL, 0, NULL, 0, false};
+	FormulaScope open = {roles, 2, NULL, 0, NULL, 0, NULL, 0, true};
+	const char *later = "roles.MARKET_CLEARING_AGENT.roleInputs.clearingPrice + 1";
+	const char *indexed = "roles.MARKET_CLEARING_AGENT.roleInputs.clearedPower[PROSUMER.era] * 2";
+	const char *unindexed = "roles.MARKET_CLEARING_AGENT.roleInputs.clearedPower * 2";
+	FormulaWarnings w = {NULL, 0};
+	FormulaError err;
+	FormulaProgram *p;
+
+	p = formula_compile(later, strlen(later), &closed, &w, &err);
+	CHECK(p == NULL && strstr(err.message, "names no role input of MARKET_CLEARING_AGENT") != NULL,
+		  "closed scope: an undeclared input is an error: %s", err.message);
+	formula_program_free(p);
+	formula_warnings_free(&w);
+
+	p = formula_compile(later, strlen(later), &open, &w, &err);
+	CHECK(p != NULL && w.count == 1 &&
+		  strstr(w.items[0].message, "role MARKET_CLEARING_AGENT does not declare input \"clearingPrice\" yet") != NULL,
+		  "open scope: an undeclared input compiles with one warning (%d)", w.count);
+	CHECK(p != NULL && formula_program_slot(p, 0)->type == FORMULA_TYPE_UNKNOWN, "its type is unknown");
+	formula_program_free(p);
+	formula_warnings_free(&w);
+
+	p = formula_compile(indexed, strlen(indexed), &closed, &w, &err);
+	CHECK(p != NULL && formula_program_iteration_role(p) == DEG_ROLE_PROSUMER,
+		  "an OBJECT input indexed by [PROSUMER.era] is a number per participant: %s", p ? "" : err.message);
+	formula_program_free(p);
+	formula_warnings_free(&w);
+
+	p = formula_compile(unindexed, strlen(unindexed), &closed, &w, &err);
+	CHECK(p == NULL && strstr(err.message, "cannot compute with") != NULL,
+		  "the same OBJECT input without an index is refused: %s", err.message);
+	formula_program_free(p);
+	formula_warnings_free(&w);
+}
+
 int
 main(void)
 {
@@ -1771,5 +1817,6 @@ main(void)
 	test_storage();
 	test_garbage();
 	test_property();
+	test_open_inputs_and_index_types();
 	return unit_done("formula");
 }
