@@ -32,6 +32,7 @@
 #include "core/json.h"
 #include "core/mem.h"
 #include "core/offer.h"
+#include "contract.h"
 #include "decimal_glue.h"
 #include "era.h"
 
@@ -1562,6 +1563,7 @@ typedef struct EvalInstance
 	FormulaValue *slots;		/* static slots filled, dynamic ones marked */
 	int			nslots;
 	bool	   *dynamic;		/* telemetry and signal slots, filled per call */
+	int			quantity_slot;	/* the energy the formula reads, or -1 */
 } EvalInstance;
 
 typedef struct EvalCache
@@ -1571,6 +1573,8 @@ typedef struct EvalCache
 	int			ninstances;
 	EvalInstance *instances;
 	FormulaStack *stack;
+	const char *currency;		/* NULL when the contract states none */
+	FormulaValue *scratch;		/* room for the largest instance's slots */
 } EvalCache;
 
 static const RoleEntry *
@@ -1636,13 +1640,63 @@ fill_static_slot(const ContractModel *m, EvalInstance *inst, int i)
 	node_value(node, s->type, &inst->slots[i], ctx);
 }
 
-static EvalCache *
-eval_cache_get(FunctionCallInfo fcinfo, Datum contract)
+/* the slot holding the energy a formula is about, if it reads one */
+static int
+quantity_slot(const FormulaProgram *p)
 {
-	EvalCache  *cache = (EvalCache *) fcinfo->flinfo->fn_extra;
+	int			n = formula_program_nslots(p);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		const FormulaSlot *s = formula_program_slot(p, i);
+		const char *name = s->kind == FORMULA_REF_TELEMETRY ? s->field : s->name;
+		size_t		len = name ? strlen(name) : 0;
+
+		if (name == NULL)
+			continue;
+		if ((len >= 3 && pg_strcasecmp(name + len - 3, "KWh") == 0) ||
+			strcmp(name, "deliveredQuantity") == 0 || strcmp(name, "contractedQuantity") == 0)
+			return i;
+	}
+	return -1;
+}
+
+static const char *
+string_at(const JsonNode *obj, const char *key)
+{
+	const JsonNode *v = (obj && obj->kind == JSON_OBJECT) ? json_get(obj, key) : NULL;
+
+	return (v && v->kind == JSON_STRING) ? v->text : NULL;
+}
+
+static const char *
+model_currency(const ContractModel *m)
+{
+	const char *c = string_at(json_get(m->doc, "inputParameters"), "currency");
+	int			i;
+
+	for (i = 0; c == NULL && i < m->nentries; i++)
+	{
+		const JsonNode *in = m->entries[i].inputs;
+
+		c = input_value(json_get(in, "currency")) && input_value(json_get(in, "currency"))->kind == JSON_STRING
+			? input_value(json_get(in, "currency"))->text : NULL;
+		if (c == NULL)
+			c = string_at(input_value(json_get(in, "offerCurve")), "currency");
+		if (c == NULL)
+			c = string_at(input_value(json_get(in, "tariff")), "currency");
+	}
+	return c;
+}
+
+ContractEvaluator *
+contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contract)
+{
 	ContractDatum *d = DatumGetContractP(contract);
 	MemoryContext old;
 	List	   *instances = NIL;
+	int			maxslots = 1;
 	int			i,
 				k;
 
@@ -1650,13 +1704,14 @@ eval_cache_get(FunctionCallInfo fcinfo, Datum contract)
 		memcmp(cache->datum, d, VARSIZE(d)) == 0)
 		return cache;
 
-	/* a new contract: build its model in the function's long-lived context */
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	/* a new contract: build its model in the long-lived context */
+	old = MemoryContextSwitchTo(cxt);
 	cache = palloc0(sizeof(EvalCache));
 	cache->datum = palloc(VARSIZE(d));
 	memcpy(cache->datum, d, VARSIZE(d));
 	cache->model = model_from_datum(cache->datum);
 	cache->stack = formula_stack_create();
+	cache->currency = model_currency(cache->model);
 	for (i = 0; i < cache->model->nprograms; i++)
 	{
 		ContractProgram *p = &cache->model->programs[i];
@@ -1675,8 +1730,10 @@ eval_cache_get(FunctionCallInfo fcinfo, Datum contract)
 			inst->nslots = formula_program_nslots(p->program);
 			inst->slots = palloc0(sizeof(FormulaValue) * (inst->nslots + 1));
 			inst->dynamic = palloc0(sizeof(bool) * (inst->nslots + 1));
+			inst->quantity_slot = quantity_slot(p->program);
 			for (s = 0; s < inst->nslots; s++)
 				fill_static_slot(cache->model, inst, s);
+			maxslots = Max(maxslots, inst->nslots);
 			instances = lappend(instances, inst);
 			if (k < 0)
 				break;
@@ -1686,9 +1743,41 @@ eval_cache_get(FunctionCallInfo fcinfo, Datum contract)
 	cache->instances = palloc(sizeof(EvalInstance) * (cache->ninstances + 1));
 	for (i = 0; i < cache->ninstances; i++)
 		cache->instances[i] = *(EvalInstance *) list_nth(instances, i);
+	cache->scratch = palloc(sizeof(FormulaValue) * maxslots);
 	MemoryContextSwitchTo(old);
-	fcinfo->flinfo->fn_extra = cache;
 	return cache;
+}
+
+const char *
+contract_evaluator_id(const ContractEvaluator *ev)
+{
+	return ev->model->id;
+}
+
+const char *
+contract_evaluator_currency(const ContractEvaluator *ev)
+{
+	return ev->currency;
+}
+
+int
+contract_evaluator_count(const ContractEvaluator *ev)
+{
+	return ev->ninstances;
+}
+
+void
+contract_evaluator_info(const ContractEvaluator *ev, int i, EvalLineInfo *info)
+{
+	const EvalInstance *inst = &ev->instances[i];
+	const ContractProgram *p = inst->program;
+
+	info->kind = program_kind_names[p->kind];
+	info->id = p->id;
+	info->number = p->number;
+	info->from_role = p->from_role;
+	info->to_role = p->to_role;
+	info->participant = inst->participant ? inst->participant->filled_by : NULL;
 }
 
 static JsonbValue *
@@ -1704,7 +1793,7 @@ bindings_member(JsonbContainer *c, const char *key)
  * {"telemetrySources": {id: {field: v}}, "inputSignals": {id: v}, "deliveredQuantity": v, ...}
  */
 static void
-fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, FormulaValue *slots)
+fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, const EvalInterval *interval, FormulaValue *slots)
 {
 	JsonbValue *tel = bindings ? bindings_member(&bindings->root, "telemetrySources") : NULL;
 	JsonbValue *sig = bindings ? bindings_member(&bindings->root, "inputSignals") : NULL;
@@ -1724,6 +1813,30 @@ fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, FormulaValue *slots)
 
 			if (src && src->type == jbvBinary)
 				v = bindings_member(src->val.binary.data, s->field);
+		}
+		else if (s->kind == FORMULA_REF_PARAMETER && interval && interval->given &&
+				 (strcmp(s->name, "intervalHours") == 0 || strcmp(s->name, "intervalStart") == 0 ||
+				  strcmp(s->name, "intervalEnd") == 0))
+		{
+			slots[i].kind = FORMULA_VALUE_NUMBER;
+			dec_init(&slots[i].number);
+			if (strcmp(s->name, "intervalStart") == 0)
+				timestamp_seconds(interval->start, &slots[i].number);
+			else if (strcmp(s->name, "intervalEnd") == 0)
+				timestamp_seconds(interval->end, &slots[i].number);
+			else
+			{
+				/* hours, exactly: microseconds / 3,600,000,000 */
+				Decimal		us = DEC_INIT;
+				Decimal		per_hour = DEC_INIT;
+				DecError	derr;
+
+				dec_from_int64(&us, interval->end - interval->start, NULL);
+				dec_from_int64(&per_hour, (int64) 3600000000, NULL);
+				if (dec_div(&slots[i].number, &us, &per_hour, &derr) != DEC_OK)
+					decimal_report(derr.status, &derr, "intervalHours");
+			}
+			continue;
 		}
 		else if (s->kind == FORMULA_REF_PARAMETER && bindings)
 			v = bindings_member(&bindings->root, s->name);
@@ -1748,19 +1861,19 @@ formula_error_code(const FormulaError *err)
 	return ERRCODE_INVALID_PARAMETER_VALUE;
 }
 
-/*
- * Evaluate one instance with bindings; returns false for a missing result.
- * The slot array is a per-call copy: static slots share the cache's digits.
- */
-static bool
-eval_instance(EvalCache *cache, EvalInstance *inst, Jsonb *bindings, FormulaValue *scratch, Decimal *result)
+bool
+contract_evaluator_eval(ContractEvaluator *cache, int i, Jsonb *bindings, const EvalInterval *interval,
+						Decimal *result, Decimal *quantity, bool *has_quantity)
 {
+	EvalInstance *inst = &cache->instances[i];
+	FormulaValue *scratch = cache->scratch;
 	FormulaEnv	env;
 	FormulaError err;
 	FormulaResult r;
 
+	/* static slots share the cache's digits: the evaluator only reads slots */
 	memcpy(scratch, inst->slots, sizeof(FormulaValue) * inst->nslots);
-	fill_dynamic_slots(inst, bindings, scratch);
+	fill_dynamic_slots(inst, bindings, interval, scratch);
 	env.slots = scratch;
 	env.nslots = inst->nslots;
 	env.tariff = NULL;
@@ -1769,7 +1882,13 @@ eval_instance(EvalCache *cache, EvalInstance *inst, Jsonb *bindings, FormulaValu
 	if (r == FORMULA_RESULT_ERROR)
 		ereport(ERROR,
 				(errcode(formula_error_code(&err)),
-				 errmsg("%s: %s", program_context(inst->program), err.message)));
+				 errmsg("contract %s, %s: %s", cache->model->id, program_context(inst->program), err.message)));
+	if (has_quantity)
+	{
+		*has_quantity = inst->quantity_slot >= 0 && scratch[inst->quantity_slot].kind == FORMULA_VALUE_NUMBER;
+		if (*has_quantity)
+			dec_copy(quantity, &scratch[inst->quantity_slot].number, NULL);
+	}
 	return r == FORMULA_RESULT_VALUE;
 }
 
@@ -1778,39 +1897,39 @@ Datum
 contract_eval(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	EvalCache  *cache = eval_cache_get(fcinfo, PG_GETARG_DATUM(0));
+	ContractEvaluator *ev;
 	Jsonb	   *bindings = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
-	FormulaValue *scratch = NULL;
-	int			maxslots = 1;
 	int			i;
 
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	ev = contract_evaluator_get(fcinfo->flinfo->fn_mcxt, (ContractEvaluator *) fcinfo->flinfo->fn_extra,
+								PG_GETARG_DATUM(0));
+	fcinfo->flinfo->fn_extra = ev;
 	InitMaterializedSRF(fcinfo, 0);
-	for (i = 0; i < cache->ninstances; i++)
-		maxslots = Max(maxslots, cache->instances[i].nslots);
-	scratch = palloc(sizeof(FormulaValue) * maxslots);
-	for (i = 0; i < cache->ninstances; i++)
+	for (i = 0; i < ev->ninstances; i++)
 	{
-		EvalInstance *inst = &cache->instances[i];
-		ContractProgram *p = inst->program;
+		EvalLineInfo info;
 		Decimal		result = DEC_INIT;
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
 
-		values[0] = CStringGetTextDatum(program_kind_names[p->kind]);
-		values[1] = CStringGetTextDatum(p->id);
-		if (p->from_role >= 0)
-			values[2] = CStringGetTextDatum(deg_role_name(p->from_role));
+		contract_evaluator_info(ev, i, &info);
+		values[0] = CStringGetTextDatum(info.kind);
+		values[1] = CStringGetTextDatum(info.id);
+		if (info.from_role >= 0)
+			values[2] = CStringGetTextDatum(deg_role_name(info.from_role));
 		else
 			nulls[2] = true;
-		if (p->to_role >= 0)
-			values[3] = CStringGetTextDatum(deg_role_name(p->to_role));
+		if (info.to_role >= 0)
+			values[3] = CStringGetTextDatum(deg_role_name(info.to_role));
 		else
 			nulls[3] = true;
-		if (inst->participant)
-			values[4] = era_datum_from_text(inst->participant->filled_by, strlen(inst->participant->filled_by));
+		if (info.participant)
+			values[4] = era_datum_from_text(info.participant, strlen(info.participant));
 		else
 			nulls[4] = true;
-		if (eval_instance(cache, inst, bindings, scratch, &result))
+		if (contract_evaluator_eval(ev, i, bindings, NULL, &result, NULL, NULL))
 			values[5] = NumericGetDatum(decimal_to_numeric(&result));
 		else
 			nulls[5] = true;
