@@ -1,43 +1,120 @@
 /*
- * decimal_glue.c: PostgreSQL numeric <-> src/core decimals, through numeric's
- * binary wire format (numeric_send / numeric_recv).
+ * decimal_glue.c: PostgreSQL numeric <-> src/core decimals.  Both hold the
+ * same base-10000 digits, so a conversion copies them and translates the
+ * header.
  */
 #include "postgres.h"
 
-#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
 #include "decimal_glue.h"
 
+/*
+ * numeric's stored layout (src/backend/utils/adt/numeric.c).  It is the
+ * on-disk format, which pg_upgrade keeps across major versions, so reading
+ * it directly is safe; it saves a round trip through numeric_send and
+ * numeric_recv for every value billing touches.
+ *
+ *   long form:  varlena header, uint16 sign | dscale, int16 weight, digits
+ *   short form: varlena header, uint16 0x8000 | sign | dscale << 7 | weight, digits
+ *   special (NaN, +-Infinity): first uint16 has both top bits set
+ */
+#define NUM_FLAG_MASK		0xC000
+#define NUM_SHORT			0x8000
+#define NUM_SPECIAL			0xC000
+#define NUM_DSCALE_MASK		0x3FFF
+#define NUM_SHORT_SIGN		0x2000
+#define NUM_SHORT_DSCALE_MASK 0x1F80
+#define NUM_SHORT_DSCALE_SHIFT 7
+#define NUM_SHORT_WEIGHT_SIGN 0x0040
+#define NUM_SHORT_WEIGHT_MASK 0x003F
+#define NUM_SHORT_DSCALE_MAX 63
+#define NUM_SHORT_WEIGHT_MAX 63
+#define NUM_SHORT_WEIGHT_MIN (-64)
+
 void
 numeric_to_decimal(Numeric n, Decimal *out)
 {
-	bytea	   *wire = DatumGetByteaPP(DirectFunctionCall1(numeric_send, NumericGetDatum(n)));
+	const char *p = VARDATA_ANY(n);
+	size_t		len = VARSIZE_ANY_EXHDR(n);
+	uint16		header;
+	int			weight,
+				dscale,
+				sign;
+	const int16 *digits;
+	size_t		ndigits;
 	DecError	err;
 	DecStatus	status;
 
-	status = dec_recv(out, (const uint8_t *) VARDATA_ANY(wire), VARSIZE_ANY_EXHDR(wire), &err);
+	if (len < sizeof(uint16))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid numeric value")));
+	memcpy(&header, p, sizeof(uint16));
+	if ((header & NUM_FLAG_MASK) == NUM_SPECIAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("NaN and infinity are not amounts or quantities")));
+	if ((header & NUM_FLAG_MASK) == NUM_SHORT)
+	{
+		sign = (header & NUM_SHORT_SIGN) ? DEC_NEG : DEC_POS;
+		dscale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+		/* a 7-bit two's complement weight */
+		weight = (header & NUM_SHORT_WEIGHT_SIGN) ? (int) (int16) (header | ~NUM_SHORT_WEIGHT_MASK)
+			: (int) (header & NUM_SHORT_WEIGHT_MASK);
+		digits = (const int16 *) (p + sizeof(uint16));
+		ndigits = (len - sizeof(uint16)) / sizeof(int16);
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 2 * sizeof(uint16))
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid numeric value")));
+		sign = header & NUM_FLAG_MASK;
+		dscale = header & NUM_DSCALE_MASK;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		digits = (const int16 *) (p + 2 * sizeof(uint16));
+		ndigits = (len - 2 * sizeof(uint16)) / sizeof(int16);
+	}
+	status = dec_from_wire(out, (int) ndigits, weight, sign, dscale, digits, &err);
 	if (status != DEC_OK)
 		decimal_report(status, &err, NULL);
-	pfree(wire);
 }
 
+/* the datum numeric_recv would make (make_result's choice of form) */
 Numeric
 decimal_to_numeric(const Decimal *d)
 {
-	StringInfoData buf;
-	size_t		n = dec_send_size(d);
-	Datum		result;
+	const int16_t *digits = d->heap ? d->heap : d->inline_digits;
+	bool		is_short = d->dscale <= NUM_SHORT_DSCALE_MAX &&
+		d->weight <= NUM_SHORT_WEIGHT_MAX && d->weight >= NUM_SHORT_WEIGHT_MIN;
+	size_t		header = is_short ? sizeof(uint16) : 2 * sizeof(uint16);
+	size_t		size = VARHDRSZ + header + sizeof(int16) * (size_t) d->ndigits;
+	Numeric		result = (Numeric) palloc(size);
+	char	   *p = VARDATA(result);
 
-	initStringInfo(&buf);
-	enlargeStringInfo(&buf, (int) n);
-	dec_send(d, (uint8_t *) buf.data);
-	buf.len = (int) n;
-	result = DirectFunctionCall3(numeric_recv, PointerGetDatum(&buf),
-								 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	pfree(buf.data);
-	return DatumGetNumeric(result);
+	SET_VARSIZE(result, size);
+	if (is_short)
+	{
+		uint16		h = NUM_SHORT | (d->sign == DEC_NEG ? NUM_SHORT_SIGN : 0) |
+			(uint16) (d->dscale << NUM_SHORT_DSCALE_SHIFT) |
+			(d->weight < 0 ? NUM_SHORT_WEIGHT_SIGN : 0) |
+			(uint16) (d->weight & NUM_SHORT_WEIGHT_MASK);
+
+		memcpy(p, &h, sizeof(uint16));
+	}
+	else
+	{
+		uint16		h = (uint16) (d->sign | (d->dscale & NUM_DSCALE_MASK));
+		int16		w = (int16) d->weight;
+
+		memcpy(p, &h, sizeof(uint16));
+		memcpy(p + sizeof(uint16), &w, sizeof(int16));
+	}
+	if (d->ndigits > 0)
+		memcpy(p + header, digits, sizeof(int16) * (size_t) d->ndigits);
+	return result;
 }
 
 void

@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(31);
+SELECT plan(32);
 
 -- an issuer and credentials for the participants
 CREATE TEMP TABLE k AS SELECT * FROM deg.keypair();
@@ -140,6 +140,20 @@ SELECT is((SELECT sum(e.value) FROM generate_series(1, 20000) g,
             WHERE e.kind = 'flow'),
           (SELECT sum(18 * (g / 7.0)::numeric(30, 20) * 1000000000) FROM generate_series(1, 20000) g),
     'contract_eval over 20,000 rows of growing values equals the plain sum');
+
+-- numbers cross between numeric and the evaluator exactly, scale included
+-- (short and long numeric forms, tiny, huge and negative values)
+CREATE TEMP TABLE numbers AS
+SELECT x FROM (VALUES (0::numeric), (1), (-1), (0.0001), (-0.00000001), (123456789.123456789), (1e100), (-1e-100),
+                      (99999999999999999999999.5), (1e130000), (-0.5), (1.000), (10000)) t(x)
+UNION ALL SELECT (random() * 10 ^ (random() * 40 - 20))::numeric(60, 30) FROM generate_series(1, 2000)
+UNION ALL SELECT -(random() * 10 ^ (random() * 40 - 20))::numeric FROM generate_series(1, 2000);
+SELECT is((SELECT count(*)::int FROM numbers n,
+                LATERAL deg.contract_eval((pg_temp.template('identity') || '{"qualityMetrics": {"metrics":
+                        [{"metricId": "energy", "formula": "telemetrySources.cdr.energyKWh"}]}}')::deg.contract,
+                    jsonb_build_object('telemetrySources', jsonb_build_object('cdr', jsonb_build_object('energyKWh', n.x)))) e
+            WHERE e.kind = 'metric' AND e.value::text = n.x::text), (SELECT count(*)::int FROM numbers),
+    'numbers go into formulas and come out exactly, with their scale');
 
 SELECT * FROM finish();
 ROLLBACK;
