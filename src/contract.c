@@ -1571,6 +1571,7 @@ typedef struct EvalInstance
 typedef struct EvalCache
 {
 	MemoryContext cxt;			/* holds the cache and the formula stack */
+	uint64		generation;		/* tells rebuilt evaluators apart (addresses are reused) */
 	struct varlena *raw;		/* the argument as passed (maybe compressed) */
 	ContractDatum *datum;		/* the contract this cache is for */
 	ContractModel *model;
@@ -1694,6 +1695,14 @@ model_currency(const ContractModel *m)
 	return c;
 }
 
+static uint64 evaluator_generation = 0;
+
+uint64
+contract_evaluator_generation(const ContractEvaluator *ev)
+{
+	return ev->generation;
+}
+
 ContractEvaluator *
 contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contract)
 {
@@ -1725,6 +1734,7 @@ contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contra
 		cache = palloc0(sizeof(EvalCache));
 		cache->cxt = own;
 	}
+	cache->generation = ++evaluator_generation;
 	cache->raw = palloc(VARSIZE_ANY(raw));
 	memcpy(cache->raw, raw, VARSIZE_ANY(raw));
 	cache->datum = palloc(VARSIZE(d));
@@ -1808,67 +1818,72 @@ bindings_member(JsonbContainer *c, const char *key)
 	return getKeyJsonValueFromContainer(c, key, (int) strlen(key), NULL);
 }
 
+/* the built-in interval variables, when the caller gives the interval */
+static bool
+interval_value(const FormulaSlot *s, const EvalInterval *interval, FormulaValue *out)
+{
+	if (s->kind != FORMULA_REF_PARAMETER || interval == NULL || !interval->given)
+		return false;
+	if (strcmp(s->name, "intervalStart") == 0 || strcmp(s->name, "intervalEnd") == 0)
+	{
+		out->kind = FORMULA_VALUE_NUMBER;
+		dec_init(&out->number);
+		timestamp_seconds(s->name[8] == 'S' ? interval->start : interval->end, &out->number);
+		return true;
+	}
+	if (strcmp(s->name, "intervalHours") == 0)
+	{
+		/* hours, exactly: microseconds / 3,600,000,000 */
+		Decimal		us = DEC_INIT;
+		Decimal		per_hour = DEC_INIT;
+		DecError	derr;
+
+		out->kind = FORMULA_VALUE_NUMBER;
+		dec_init(&out->number);
+		dec_from_int64(&us, interval->end - interval->start, NULL);
+		dec_from_int64(&per_hour, (int64) 3600000000, NULL);
+		if (dec_div(&out->number, &us, &per_hour, &derr) != DEC_OK)
+			decimal_report(derr.status, &derr, "intervalHours");
+		return true;
+	}
+	return false;
+}
+
 /*
- * Fill the dynamic slots of an instance from bindings
+ * The jsonb binder:
  * {"telemetrySources": {id: {field: v}}, "inputSignals": {id: v}, "deliveredQuantity": v, ...}
  */
-static void
-fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, const EvalInterval *interval, FormulaValue *slots)
+typedef struct JsonbBinding
 {
-	JsonbValue *tel = bindings ? bindings_member(&bindings->root, "telemetrySources") : NULL;
-	JsonbValue *sig = bindings ? bindings_member(&bindings->root, "inputSignals") : NULL;
-	int			i;
+	Jsonb	   *bindings;
+	JsonbValue *telemetry;
+	JsonbValue *signals;
+} JsonbBinding;
 
-	for (i = 0; i < inst->nslots; i++)
+static void
+jsonb_bind(void *context, const ContractEvaluator *ev, int instance, int slot pg_attribute_unused(),
+		   const FormulaSlot *s, FormulaValue *value)
+{
+	JsonbBinding *b = (JsonbBinding *) context;
+	JsonbValue *v = NULL;
+
+	if (s->kind == FORMULA_REF_TELEMETRY && b->telemetry && b->telemetry->type == jbvBinary)
 	{
-		const FormulaSlot *s;
-		JsonbValue *v = NULL;
+		JsonbValue *src = bindings_member(b->telemetry->val.binary.data, s->name);
 
-		if (!inst->dynamic[i])
-			continue;
-		s = formula_program_slot(inst->program->program, i);
-		if (s->kind == FORMULA_REF_TELEMETRY && tel && tel->type == jbvBinary)
-		{
-			JsonbValue *src = bindings_member(tel->val.binary.data, s->name);
-
-			if (src && src->type == jbvBinary)
-				v = bindings_member(src->val.binary.data, s->field);
-		}
-		else if (s->kind == FORMULA_REF_PARAMETER && interval && interval->given &&
-				 (strcmp(s->name, "intervalHours") == 0 || strcmp(s->name, "intervalStart") == 0 ||
-				  strcmp(s->name, "intervalEnd") == 0))
-		{
-			slots[i].kind = FORMULA_VALUE_NUMBER;
-			dec_init(&slots[i].number);
-			if (strcmp(s->name, "intervalStart") == 0)
-				timestamp_seconds(interval->start, &slots[i].number);
-			else if (strcmp(s->name, "intervalEnd") == 0)
-				timestamp_seconds(interval->end, &slots[i].number);
-			else
-			{
-				/* hours, exactly: microseconds / 3,600,000,000 */
-				Decimal		us = DEC_INIT;
-				Decimal		per_hour = DEC_INIT;
-				DecError	derr;
-
-				dec_from_int64(&us, interval->end - interval->start, NULL);
-				dec_from_int64(&per_hour, (int64) 3600000000, NULL);
-				if (dec_div(&slots[i].number, &us, &per_hour, &derr) != DEC_OK)
-					decimal_report(derr.status, &derr, "intervalHours");
-			}
-			continue;
-		}
-		else if (s->kind == FORMULA_REF_PARAMETER && bindings)
-			v = bindings_member(&bindings->root, s->name);
-		else if (s->kind == FORMULA_REF_SIGNAL && sig && sig->type == jbvBinary)
-		{
-			v = bindings_member(sig->val.binary.data, s->name);
-			if (v && v->type == jbvBinary)
-				v = bindings_member(v->val.binary.data, "value");
-		}
-		if (v != NULL)
-			jsonb_scalar_value(v, &slots[i], inst->program);
+		if (src && src->type == jbvBinary)
+			v = bindings_member(src->val.binary.data, s->field);
 	}
+	else if (s->kind == FORMULA_REF_PARAMETER)
+		v = bindings_member(&b->bindings->root, s->name);
+	else if (s->kind == FORMULA_REF_SIGNAL && b->signals && b->signals->type == jbvBinary)
+	{
+		v = bindings_member(b->signals->val.binary.data, s->name);
+		if (v && v->type == jbvBinary)
+			v = bindings_member(v->val.binary.data, "value");
+	}
+	if (v != NULL)
+		jsonb_scalar_value(v, value, ev->instances[instance].program);
 }
 
 static int
@@ -1881,9 +1896,24 @@ formula_error_code(const FormulaError *err)
 	return ERRCODE_INVALID_PARAMETER_VALUE;
 }
 
+int
+contract_evaluator_nslots(const ContractEvaluator *ev, int i)
+{
+	return ev->instances[i].nslots;
+}
+
+const FormulaSlot *
+contract_evaluator_dynamic_slot(const ContractEvaluator *ev, int i, int slot)
+{
+	const EvalInstance *inst = &ev->instances[i];
+
+	return inst->dynamic[slot] ? formula_program_slot(inst->program->program, slot) : NULL;
+}
+
 bool
-contract_evaluator_eval(ContractEvaluator *cache, int i, Jsonb *bindings, const EvalInterval *interval,
-						Decimal *result, Decimal *quantity, bool *has_quantity)
+contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *context,
+						const EvalInterval *interval, Decimal *result,
+						Decimal *quantity, bool *has_quantity)
 {
 	EvalInstance *inst = &cache->instances[i];
 	FormulaValue *scratch = cache->scratch;
@@ -1892,10 +1922,20 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, Jsonb *bindings, const 
 	FormulaResult r;
 	Decimal		value = DEC_INIT;
 	MemoryContext old;
+	int			k;
 
 	/* static slots share the cache's digits: the evaluator only reads slots */
 	memcpy(scratch, inst->slots, sizeof(FormulaValue) * inst->nslots);
-	fill_dynamic_slots(inst, bindings, interval, scratch);
+	for (k = 0; k < inst->nslots; k++)
+	{
+		const FormulaSlot *s;
+
+		if (!inst->dynamic[k])
+			continue;
+		s = formula_program_slot(inst->program->program, k);
+		if (!interval_value(s, interval, &scratch[k]) && bind != NULL)
+			bind(context, cache, i, k, s, &scratch[k]);
+	}
 	env.slots = scratch;
 	env.nslots = inst->nslots;
 	env.tariff = NULL;
@@ -1934,8 +1974,13 @@ contract_eval(PG_FUNCTION_ARGS)
 	Jsonb	   *bindings = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	int			i;
 
+	JsonbBinding binding;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
+	binding.bindings = bindings;
+	binding.telemetry = bindings ? bindings_member(&bindings->root, "telemetrySources") : NULL;
+	binding.signals = bindings ? bindings_member(&bindings->root, "inputSignals") : NULL;
 	ev = contract_evaluator_get(fcinfo->flinfo->fn_mcxt, (ContractEvaluator *) fcinfo->flinfo->fn_extra,
 								PG_GETARG_DATUM(0));
 	fcinfo->flinfo->fn_extra = ev;
@@ -1963,7 +2008,7 @@ contract_eval(PG_FUNCTION_ARGS)
 			values[4] = era_datum_from_text(info.participant, strlen(info.participant));
 		else
 			nulls[4] = true;
-		if (contract_evaluator_eval(ev, i, bindings, NULL, &result, NULL, NULL))
+		if (contract_evaluator_eval(ev, i, jsonb_bind, &binding, NULL, &result, NULL, NULL))
 			values[5] = NumericGetDatum(decimal_to_numeric(&result));
 		else
 			nulls[5] = true;
@@ -1971,6 +2016,229 @@ contract_eval(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * deg.contract_eval(c, line, VARIADIC name, value, ...): the value of one
+ * line with its inputs given as arguments, for evaluating a formula per row
+ * without building jsonb: the mapping from arguments to slots is worked out
+ * once per call site (when the names are constants) and kept in fn_extra.
+ */
+typedef struct ScalarEval
+{
+	ContractEvaluator *ev;
+	uint64		generation;		/* of the evaluator the mapping is for */
+	char	   *line;			/* the line asked for */
+	int			instance;
+	int		   *slot_arg;		/* per slot: the argument with its value, or -1 */
+	bool		names_stable;	/* the names are constants: map once */
+	FunctionCallInfo fcinfo;	/* the current call, for the binder */
+} ScalarEval;
+
+static bool
+line_matches(const EvalLineInfo *info, const char *line)
+{
+	size_t		klen = strlen(info->kind);
+
+	if (strcmp(info->id, line) == 0)
+		return true;
+	/* "flow 1", "metric averageChargingPower", "penalty waitTime" */
+	return strncmp(line, info->kind, klen) == 0 && line[klen] == ' ' && strcmp(line + klen + 1, info->id) == 0;
+}
+
+static bool
+slot_named(const FormulaSlot *s, const char *name)
+{
+	size_t		n;
+
+	switch (s->kind)
+	{
+		case FORMULA_REF_TELEMETRY:
+			if (strncmp(name, "telemetrySources.", 17) != 0)
+				return false;
+			name += 17;
+			n = strlen(s->name);
+			return strncmp(name, s->name, n) == 0 && name[n] == '.' && strcmp(name + n + 1, s->field) == 0;
+		case FORMULA_REF_SIGNAL:
+			if (strncmp(name, "inputSignals.", 13) != 0)
+				return false;
+			name += 13;
+			n = strlen(s->name);
+			return strncmp(name, s->name, n) == 0 && (name[n] == '\0' || strcmp(name + n, ".value") == 0);
+		case FORMULA_REF_PARAMETER:
+			if (strncmp(name, "inputParameters.", 16) == 0)
+				name += 16;
+			return strcmp(name, s->name) == 0;
+		default:
+			return false;
+	}
+}
+
+/* the name argument a as a C string: text, or an untyped literal */
+static char *
+input_name(FunctionCallInfo fcinfo, int a)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, a);
+
+	if (PG_ARGISNULL(a) || (type != TEXTOID && type != UNKNOWNOID))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument %d of deg.contract_eval must be the text name of an input", a + 1),
+				 errdetail("Inputs follow the line as pairs: name, value.")));
+	return type == TEXTOID ? text_to_cstring(PG_GETARG_TEXT_PP(a)) : pstrdup(PG_GETARG_CSTRING(a));
+}
+
+static void
+scalar_map(ScalarEval *se, FunctionCallInfo fcinfo, const char *line)
+{
+	ContractEvaluator *ev = se->ev;
+	int			nargs = PG_NARGS();
+	int			i,
+				a;
+
+	se->instance = -1;
+	for (i = 0; i < ev->ninstances; i++)
+	{
+		EvalLineInfo info;
+
+		contract_evaluator_info(ev, i, &info);
+		if (!line_matches(&info, line))
+			continue;
+		if (se->instance >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("line \"%s\" of contract %s has one value per participant", line, ev->model->id),
+					 errhint("Use deg.contract_eval(c, bindings jsonb) for the per-participant rows.")));
+		se->instance = i;
+	}
+	if (se->instance < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("contract %s has no line \"%s\"", ev->model->id, line),
+				 errdetail("A line is a flow number (\"1\" or \"flow 1\"), a metricId, or \"penalty\" and a metricId.")));
+	if (se->slot_arg)
+		pfree(se->slot_arg);
+	se->slot_arg = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int) * (ev->instances[se->instance].nslots + 1));
+	for (i = 0; i < ev->instances[se->instance].nslots; i++)
+		se->slot_arg[i] = -1;
+	se->names_stable = true;
+	for (a = 2; a + 1 < nargs; a += 2)
+	{
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, a + 1);
+		char	   *name = input_name(fcinfo, a);
+		bool		found = false;
+
+		if (type != NUMERICOID && type != INT2OID && type != INT4OID && type != INT8OID &&
+			type != FLOAT4OID && type != FLOAT8OID && type != TIMESTAMPTZOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("input %s of deg.contract_eval has type %s", name, format_type_be(type)),
+					 errdetail("An input value is a number or a timestamptz.")));
+		if (!get_fn_expr_arg_stable(fcinfo->flinfo, a))
+			se->names_stable = false;
+		for (i = 0; i < ev->instances[se->instance].nslots; i++)
+		{
+			const FormulaSlot *s = contract_evaluator_dynamic_slot(ev, se->instance, i);
+
+			if (s != NULL && slot_named(s, name))
+			{
+				se->slot_arg[i] = a + 1;
+				found = true;
+			}
+		}
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("line \"%s\" of contract %s does not read input \"%s\"", line, ev->model->id, name),
+					 errdetail("Inputs are named as formulas write them: telemetrySources.ID.FIELD, inputSignals.ID, or a built-in variable such as deliveredQuantity.")));
+		pfree(name);
+	}
+	if (nargs % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input \"%s\" of deg.contract_eval has no value", input_name(fcinfo, nargs - 1))));
+}
+
+static void
+scalar_bind(void *context, const ContractEvaluator *ev pg_attribute_unused(), int instance pg_attribute_unused(),
+			int slot, const FormulaSlot *s pg_attribute_unused(), FormulaValue *value)
+{
+	ScalarEval *se = (ScalarEval *) context;
+	FunctionCallInfo fcinfo = se->fcinfo;
+	int			a = se->slot_arg[slot];
+	Datum		d;
+
+	if (a < 0 || PG_ARGISNULL(a))
+		return;
+	d = PG_GETARG_DATUM(a);
+	memset(value, 0, sizeof(*value));
+	dec_init(&value->number);
+	value->kind = FORMULA_VALUE_NUMBER;
+	switch (get_fn_expr_argtype(fcinfo->flinfo, a))
+	{
+		case NUMERICOID:
+			numeric_to_decimal(DatumGetNumeric(d), &value->number);
+			break;
+		case INT2OID:
+			dec_from_int64(&value->number, DatumGetInt16(d), NULL);
+			break;
+		case INT4OID:
+			dec_from_int64(&value->number, DatumGetInt32(d), NULL);
+			break;
+		case INT8OID:
+			dec_from_int64(&value->number, DatumGetInt64(d), NULL);
+			break;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			{
+				DecError	err;
+				double		f = get_fn_expr_argtype(fcinfo->flinfo, a) == FLOAT4OID
+					? (double) DatumGetFloat4(d) : DatumGetFloat8(d);
+				DecStatus	st = dec_from_double(&value->number, f, &err);
+
+				if (st != DEC_OK)
+					decimal_report(st, &err, input_name(fcinfo, a - 1));
+				break;
+			}
+		default:				/* timestamptz, checked when mapped */
+			timestamp_seconds(DatumGetTimestampTz(d), &value->number);
+			break;
+	}
+}
+
+PG_FUNCTION_INFO_V1(contract_eval_line);
+Datum
+contract_eval_line(PG_FUNCTION_ARGS)
+{
+	ScalarEval *se = (ScalarEval *) fcinfo->flinfo->fn_extra;
+	ContractEvaluator *ev;
+	text	   *line;
+	Decimal		result = DEC_INIT;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (se == NULL)
+	{
+		se = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScalarEval));
+		fcinfo->flinfo->fn_extra = se;
+	}
+	ev = contract_evaluator_get(fcinfo->flinfo->fn_mcxt, se->ev, PG_GETARG_DATUM(0));
+	line = PG_GETARG_TEXT_PP(1);
+	se->ev = ev;
+	if (contract_evaluator_generation(ev) != se->generation || se->line == NULL ||
+		strlen(se->line) != VARSIZE_ANY_EXHDR(line) ||
+		memcmp(se->line, VARDATA_ANY(line), VARSIZE_ANY_EXHDR(line)) != 0 || !se->names_stable)
+	{
+		se->generation = contract_evaluator_generation(ev);
+		if (se->line)
+			pfree(se->line);
+		se->line = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(line));
+		scalar_map(se, fcinfo, se->line);
+	}
+	se->fcinfo = fcinfo;
+	if (!contract_evaluator_eval(ev, se->instance, scalar_bind, se, NULL, &result, NULL, NULL))
+		PG_RETURN_NULL();
+	PG_RETURN_NUMERIC(decimal_to_numeric(&result));
 }
 
 /* ---------- SQL: integrity ---------- */

@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 
 #include "core/decimal.h"
+#include "core/formula.h"
 
 typedef struct EvalCache ContractEvaluator;
 
@@ -36,6 +37,8 @@ typedef struct EvalLineInfo
 
 /* the evaluator of contract (reusing old when it is the same contract), built in cxt */
 extern ContractEvaluator *contract_evaluator_get(MemoryContext cxt, ContractEvaluator *old, Datum contract);
+/* changes whenever an evaluator is rebuilt: state derived from one can tell it is stale */
+extern uint64 contract_evaluator_generation(const ContractEvaluator *ev);
 extern const char *contract_evaluator_id(const ContractEvaluator *ev);
 /* the contract's currency: inputParameters.currency, a role's currency, offer curve or tariff currency */
 extern const char *contract_evaluator_currency(const ContractEvaluator *ev);
@@ -43,11 +46,29 @@ extern int	contract_evaluator_count(const ContractEvaluator *ev);
 extern void contract_evaluator_info(const ContractEvaluator *ev, int i, EvalLineInfo *info);
 
 /*
- * Evaluate instance i with bindings; false when the result is missing.  The
- * quantity is the value of the energy the formula reads (a telemetry field
- * ending in KWh, deliveredQuantity or contractedQuantity), when it reads one.
+ * The dynamic slots of instance i: telemetry fields, input signals and the
+ * built-in variables the contract does not define.  contract_evaluator_
+ * dynamic_slot returns NULL for a slot whose value the contract fixes.
  */
-extern bool contract_evaluator_eval(ContractEvaluator *ev, int i, Jsonb *bindings,
+extern int	contract_evaluator_nslots(const ContractEvaluator *ev, int i);
+extern const FormulaSlot *contract_evaluator_dynamic_slot(const ContractEvaluator *ev, int i, int slot);
+
+/*
+ * A binder sets *value for a dynamic slot, or leaves it as it is (missing;
+ * for a signal, the value the contract states).  Values it makes must live
+ * until the evaluation returns.
+ */
+typedef void (*EvalBindFn) (void *context, const ContractEvaluator *ev, int instance, int slot,
+							const FormulaSlot *s, FormulaValue *value);
+
+/*
+ * Evaluate instance i; false when the result is missing.  The interval
+ * variables come from interval (when given), the other dynamic slots from
+ * bind (may be NULL).  The quantity is the value of the energy the formula
+ * reads (a telemetry field ending in KWh, deliveredQuantity or
+ * contractedQuantity), when it reads one.
+ */
+extern bool contract_evaluator_eval(ContractEvaluator *ev, int i, EvalBindFn bind, void *context,
 									const EvalInterval *interval, Decimal *result,
 									Decimal *quantity, bool *has_quantity);
 

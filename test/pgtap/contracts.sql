@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(32);
+SELECT plan(37);
 
 -- an issuer and credentials for the participants
 CREATE TEMP TABLE k AS SELECT * FROM deg.keypair();
@@ -154,6 +154,22 @@ SELECT is((SELECT count(*)::int FROM numbers n,
                     jsonb_build_object('telemetrySources', jsonb_build_object('cdr', jsonb_build_object('energyKWh', n.x)))) e
             WHERE e.kind = 'metric' AND e.value::text = n.x::text), (SELECT count(*)::int FROM numbers),
     'numbers go into formulas and come out exactly, with their scale');
+
+-- the one-line form: inputs as name, value pairs
+SELECT is(deg.contract_eval(pg_temp.template('line')::deg.contract, '1', 'telemetrySources.cdr.energyKWh', 2.5),
+          45.0, 'contract_eval(c, line, name, value) gives the flow''s value');
+SELECT is(deg.contract_eval(pg_temp.template('line')::deg.contract, 'flow 1', 'telemetrySources.cdr.energyKWh', 3),
+          (SELECT value FROM deg.contract_eval(pg_temp.template('line')::deg.contract,
+                                               '{"telemetrySources": {"cdr": {"energyKWh": 3}}}') WHERE kind = 'flow'),
+          'the one-line form agrees with the set-returning form');
+SELECT throws_ok($$SELECT deg.contract_eval(pg_temp.template('line')::deg.contract, '7', 'telemetrySources.cdr.energyKWh', 1)$$,
+                 '42704', 'contract line has no line "7"', 'an unknown line is named');
+SELECT throws_ok($$SELECT deg.contract_eval(pg_temp.template('line')::deg.contract, '1', 'telemetrySources.cdr.energyKwh', 1)$$,
+                 '42704', 'line "1" of contract line does not read input "telemetrySources.cdr.energyKwh"',
+                 'a misspelt input is refused, not ignored');
+SELECT throws_ok($$SELECT deg.contract_eval(pg_temp.template('line')::deg.contract, '1', 'telemetrySources.cdr.energyKWh')$$,
+                 '22023', 'input "telemetrySources.cdr.energyKWh" of deg.contract_eval has no value',
+                 'a name without a value is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
