@@ -1645,11 +1645,17 @@ fill_static_slot(const ContractModel *m, EvalInstance *inst, int i)
 	node_value(node, s->type, &inst->slots[i], ctx);
 }
 
-/* the slot holding the energy a formula is about, if it reads one */
+/*
+ * The slot holding the energy a formula is about, if it reads one: a
+ * metered field in kWh first, then deliveredQuantity, contractedQuantity,
+ * and any other kWh input.  Rates per kWh (pricePerKWh) are not energy.
+ */
 static int
 quantity_slot(const FormulaProgram *p)
 {
 	int			n = formula_program_nslots(p);
+	int			best = -1;
+	int			best_rank = 5;
 	int			i;
 
 	for (i = 0; i < n; i++)
@@ -1657,14 +1663,29 @@ quantity_slot(const FormulaProgram *p)
 		const FormulaSlot *s = formula_program_slot(p, i);
 		const char *name = s->kind == FORMULA_REF_TELEMETRY ? s->field : s->name;
 		size_t		len = name ? strlen(name) : 0;
+		bool		kwh = len >= 3 && pg_strcasecmp(name + len - 3, "KWh") == 0 && strstr(name, "Per") == NULL &&
+			strstr(name, "per") == NULL;
+		int			rank;
 
 		if (name == NULL)
 			continue;
-		if ((len >= 3 && pg_strcasecmp(name + len - 3, "KWh") == 0) ||
-			strcmp(name, "deliveredQuantity") == 0 || strcmp(name, "contractedQuantity") == 0)
-			return i;
+		if (kwh && s->kind == FORMULA_REF_TELEMETRY)
+			rank = 0;
+		else if (strcmp(name, "deliveredQuantity") == 0)
+			rank = 1;
+		else if (strcmp(name, "contractedQuantity") == 0)
+			rank = 2;
+		else if (kwh)
+			rank = 3;
+		else
+			continue;
+		if (rank < best_rank)
+		{
+			best = i;
+			best_rank = rank;
+		}
 	}
-	return -1;
+	return best;
 }
 
 static const char *
@@ -1796,11 +1817,45 @@ contract_evaluator_count(const ContractEvaluator *ev)
 	return ev->ninstances;
 }
 
+/* the participant of a role for one instance: its own participant, or the role's one filled seat */
+static const char *
+role_era(const ContractModel *m, const EvalInstance *inst, int role)
+{
+	const char *found = NULL;
+	int			i;
+
+	if (role < 0)
+		return NULL;
+	if (inst->participant && inst->participant->role == role)
+		return inst->participant->filled_by;
+	for (i = 0; i < m->nentries; i++)
+		if (m->entries[i].role == role && m->entries[i].filled)
+		{
+			if (found != NULL)
+				return NULL;	/* several: the flow must iterate over them */
+			found = m->entries[i].filled_by;
+		}
+	return found;
+}
+
+/* the metric object of a metric program */
+static const JsonNode *
+metric_node(const ContractModel *m, const ContractProgram *p)
+{
+	const JsonNode *q = json_get(m->doc, "qualityMetrics");
+	const JsonNode *metrics = q ? json_get(q, "metrics") : NULL;
+
+	if (metrics == NULL || metrics->kind != JSON_ARRAY || p->number < 1 || (size_t) p->number > metrics->count)
+		return NULL;
+	return metrics->items[p->number - 1];
+}
+
 void
 contract_evaluator_info(const ContractEvaluator *ev, int i, EvalLineInfo *info)
 {
 	const EvalInstance *inst = &ev->instances[i];
 	const ContractProgram *p = inst->program;
+	int			k;
 
 	info->kind = program_kind_names[p->kind];
 	info->id = p->id;
@@ -1808,6 +1863,75 @@ contract_evaluator_info(const ContractEvaluator *ev, int i, EvalLineInfo *info)
 	info->from_role = p->from_role;
 	info->to_role = p->to_role;
 	info->participant = inst->participant ? inst->participant->filled_by : NULL;
+	info->from_era = role_era(ev->model, inst, p->from_role);
+	info->to_era = role_era(ev->model, inst, p->to_role);
+	info->description = p->description;
+	info->formula = p->formula;
+	info->one_off = true;
+	for (k = 0; k < inst->nslots; k++)
+		if (inst->dynamic[k])
+			info->one_off = false;
+	info->metric = p->kind == PROGRAM_METRIC ? metric_node(ev->model, p) : NULL;
+}
+
+int64
+contract_evaluator_created_at(const ContractEvaluator *ev)
+{
+	return ev->model->created_at;
+}
+
+/* an inputParameters value as text (a string, or a number's text), or NULL */
+const char *
+contract_evaluator_parameter(const ContractEvaluator *ev, const char *path)
+{
+	const JsonNode *n = parameter_node(ev->model, path);
+
+	return (n && (n->kind == JSON_STRING || n->kind == JSON_NUMBER)) ? n->text : NULL;
+}
+
+/*
+ * A metric's target: a number (met when the value is at least it) or
+ * {"min": a, "max": b} (met when a <= value <= b; either bound may be
+ * absent).  false when the metric has none.
+ */
+bool
+contract_evaluator_metric_target(const ContractEvaluator *ev, int i, Decimal *min, bool *has_min,
+								 Decimal *max, bool *has_max)
+{
+	const ContractProgram *p = ev->instances[i].program;
+	const JsonNode *q = p->kind == PROGRAM_METRIC ? metric_node(ev->model, p) : NULL;
+	const JsonNode *t = q ? json_get(q, "target") : NULL;
+	const JsonNode *lo = NULL,
+			   *hi = NULL;
+	char	   *what;
+
+	*has_min = *has_max = false;
+	if (t == NULL || t->kind == JSON_NULL)
+		return false;
+	what = psprintf("target of metric \"%s\"", p->id);
+	if (t->kind == JSON_NUMBER)
+		lo = t;
+	else if (t->kind == JSON_OBJECT)
+	{
+		lo = json_get(t, "min");
+		hi = json_get(t, "max");
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("contract %s: the %s is a number or {\"min\", \"max\"}, not %s",
+						ev->model->id, what, json_kind_name(t->kind))));
+	if (lo && lo->kind == JSON_NUMBER)
+	{
+		decimal_from_text_or_error(min, lo->text, lo->len, what);
+		*has_min = true;
+	}
+	if (hi && hi->kind == JSON_NUMBER)
+	{
+		decimal_from_text_or_error(max, hi->text, hi->len, what);
+		*has_max = true;
+	}
+	return *has_min || *has_max;
 }
 
 static JsonbValue *

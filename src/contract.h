@@ -33,6 +33,12 @@ typedef struct EvalLineInfo
 	int			from_role;		/* -1 when none */
 	int			to_role;
 	const char *participant;	/* the [ROLE.era] participant, or NULL */
+	const char *from_era;		/* who fills from_role for this line, NULL if open or several */
+	const char *to_era;
+	const char *formula;
+	const char *description;	/* NULL when none */
+	bool		one_off;		/* reads no telemetry, signal or interval variable */
+	const void *metric;			/* internal */
 } EvalLineInfo;
 
 /* the evaluator of contract (reusing old when it is the same contract), built in cxt */
@@ -44,6 +50,12 @@ extern const char *contract_evaluator_id(const ContractEvaluator *ev);
 extern const char *contract_evaluator_currency(const ContractEvaluator *ev);
 extern int	contract_evaluator_count(const ContractEvaluator *ev);
 extern void contract_evaluator_info(const ContractEvaluator *ev, int i, EvalLineInfo *info);
+extern int64 contract_evaluator_created_at(const ContractEvaluator *ev);
+/* an inputParameters value (a string or number) as text, or NULL */
+extern const char *contract_evaluator_parameter(const ContractEvaluator *ev, const char *path);
+/* a metric's target: a number (at least) or {min, max}; false when it has none */
+extern bool contract_evaluator_metric_target(const ContractEvaluator *ev, int i, Decimal *min, bool *has_min,
+											 Decimal *max, bool *has_max);
 
 /*
  * The dynamic slots of instance i: telemetry fields, input signals and the

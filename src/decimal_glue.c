@@ -33,19 +33,23 @@
 #define NUM_SHORT_WEIGHT_MAX 63
 #define NUM_SHORT_WEIGHT_MIN (-64)
 
-void
-numeric_to_decimal(Numeric n, Decimal *out)
+/* a numeric's header fields and digits (which may be unaligned in a short varlena) */
+typedef struct NumericParts
+{
+	int			ndigits;
+	int			weight;
+	int			sign;
+	int			dscale;
+	const char *digits;
+} NumericParts;
+
+static void
+numeric_parts(Numeric n, NumericParts *parts)
 {
 	const char *p = VARDATA_ANY(n);
 	size_t		len = VARSIZE_ANY_EXHDR(n);
 	uint16		header;
-	int			weight,
-				dscale,
-				sign;
-	const int16 *digits;
-	size_t		ndigits;
-	DecError	err;
-	DecStatus	status;
+	size_t		header_size;
 
 	if (len < sizeof(uint16))
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid numeric value")));
@@ -56,13 +60,12 @@ numeric_to_decimal(Numeric n, Decimal *out)
 				 errmsg("NaN and infinity are not amounts or quantities")));
 	if ((header & NUM_FLAG_MASK) == NUM_SHORT)
 	{
-		sign = (header & NUM_SHORT_SIGN) ? DEC_NEG : DEC_POS;
-		dscale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+		parts->sign = (header & NUM_SHORT_SIGN) ? DEC_NEG : DEC_POS;
+		parts->dscale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
 		/* a 7-bit two's complement weight */
-		weight = (header & NUM_SHORT_WEIGHT_SIGN) ? (int) (int16) (header | ~NUM_SHORT_WEIGHT_MASK)
+		parts->weight = (header & NUM_SHORT_WEIGHT_SIGN) ? (int) (int16) (header | ~NUM_SHORT_WEIGHT_MASK)
 			: (int) (header & NUM_SHORT_WEIGHT_MASK);
-		digits = (const int16 *) (p + sizeof(uint16));
-		ndigits = (len - sizeof(uint16)) / sizeof(int16);
+		header_size = sizeof(uint16);
 	}
 	else
 	{
@@ -70,16 +73,69 @@ numeric_to_decimal(Numeric n, Decimal *out)
 
 		if (len < 2 * sizeof(uint16))
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid numeric value")));
-		sign = header & NUM_FLAG_MASK;
-		dscale = header & NUM_DSCALE_MASK;
+		parts->sign = header & NUM_FLAG_MASK;
+		parts->dscale = header & NUM_DSCALE_MASK;
 		memcpy(&w, p + sizeof(uint16), sizeof(int16));
-		weight = w;
-		digits = (const int16 *) (p + 2 * sizeof(uint16));
-		ndigits = (len - 2 * sizeof(uint16)) / sizeof(int16);
+		parts->weight = w;
+		header_size = 2 * sizeof(uint16);
 	}
-	status = dec_from_wire(out, (int) ndigits, weight, sign, dscale, digits, &err);
+	parts->digits = p + header_size;
+	parts->ndigits = (int) ((len - header_size) / sizeof(int16));
+}
+
+void
+numeric_to_decimal(Numeric n, Decimal *out)
+{
+	NumericParts parts;
+	int16		local[DEC_INLINE_DIGITS];
+	int16	   *digits;
+	DecError	err;
+	DecStatus	status;
+
+	numeric_parts(n, &parts);
+	digits = parts.ndigits <= DEC_INLINE_DIGITS ? local : palloc(sizeof(int16) * parts.ndigits);
+	if (parts.ndigits > 0)
+		memcpy(digits, parts.digits, sizeof(int16) * parts.ndigits);
+	status = dec_from_wire(out, parts.ndigits, parts.weight, parts.sign, parts.dscale, digits, &err);
+	if (digits != local)
+		pfree(digits);
 	if (status != DEC_OK)
 		decimal_report(status, &err, NULL);
+}
+
+size_t
+numeric_wire_size(Numeric n)
+{
+	NumericParts parts;
+
+	numeric_parts(n, &parts);
+	return 8 + 2 * (size_t) parts.ndigits;
+}
+
+/* numeric_send's bytes: big-endian ndigits, weight, sign, dscale, digits */
+void
+numeric_to_wire(Numeric n, uint8 *out)
+{
+	NumericParts parts;
+	int			i;
+
+	numeric_parts(n, &parts);
+	out[0] = (uint8) (parts.ndigits >> 8);
+	out[1] = (uint8) parts.ndigits;
+	out[2] = (uint8) ((uint16) parts.weight >> 8);
+	out[3] = (uint8) parts.weight;
+	out[4] = (uint8) (parts.sign >> 8);
+	out[5] = (uint8) parts.sign;
+	out[6] = (uint8) (parts.dscale >> 8);
+	out[7] = (uint8) parts.dscale;
+	for (i = 0; i < parts.ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, parts.digits + i * sizeof(int16), sizeof(int16));
+		out[8 + 2 * i] = (uint8) ((uint16) d >> 8);
+		out[9 + 2 * i] = (uint8) d;
+	}
 }
 
 /* the datum numeric_recv would make (make_result's choice of form) */

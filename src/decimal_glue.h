@@ -16,6 +16,9 @@
 
 extern void numeric_to_decimal(Numeric n, Decimal *out);
 extern Numeric decimal_to_numeric(const Decimal *d);
+/* a numeric in numeric_send's format (dec_recv reads it) without converting it */
+extern size_t numeric_wire_size(Numeric n);
+extern void numeric_to_wire(Numeric n, uint8 *out);
 
 /* raise the PostgreSQL error for a failed decimal operation; context prefixes the message */
 extern void decimal_report(DecStatus status, const DecError *err, const char *context) pg_attribute_noreturn();

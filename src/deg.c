@@ -2,12 +2,14 @@
  * deg.c: module initialisation.
  *
  * Each concern has its own file (era.c, ...).  Here the shared library is
- * marked as a PostgreSQL module, and src/core is pointed at palloc so that
- * its allocations belong to the current memory context.
+ * marked as a PostgreSQL module, src/core is pointed at palloc so that its
+ * allocations belong to the current memory context, and the settings are
+ * defined.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include "core/mem.h"
 
@@ -35,8 +37,28 @@ core_pfree(void *ptr)
 
 static const DegAllocator palloc_allocator = {core_palloc, core_repalloc, core_pfree};
 
+/* settlement's late-data policy (read by deg.settle and deg.settle_due) */
+static int	collection_delay_seconds = 3600;
+static int	lookback_periods = 2;
+
 void
 _PG_init(void)
 {
 	deg_set_allocator(&palloc_allocator);
+
+	DefineCustomIntVariable("deg.collection_delay",
+							"How old an interval must be before it is settled.",
+							"Telemetry arriving later than this is settled as an adjustment by a later run.",
+							&collection_delay_seconds,
+							3600, 0, PG_INT32_MAX,
+							PGC_USERSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("deg.lookback",
+							"How many settled periods before the due ones a scheduled run re-checks for late telemetry.",
+							NULL,
+							&lookback_periods,
+							2, 0, 10000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("deg");
 }

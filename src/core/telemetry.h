@@ -1,0 +1,144 @@
+/*
+ * telemetry.h: what a contract is billed on, without PostgreSQL.
+ *
+ * A telemetry set holds series of observations.  A series is named by the
+ * reference formulas use for it ("telemetrySources.meter-1",
+ * "inputSignals.tou-price", "deliveredQuantity") and has named fields
+ * ("importedKWh", "exportedKWh" ...); an observation is a time range
+ * [from, to) with a value, or none, per field.  Billing feeds a contract's
+ * rows into a set (an aggregate: sets from parallel workers are merged),
+ * then bins them into settlement intervals:
+ *
+ *  - telemetry: an observation belongs to the interval that contains its
+ *    start; per interval a field is summed, except startTime (the earliest)
+ *    and endTime (the latest);
+ *  - signals: the value in force at an interval's start is that of the
+ *    observation covering the instant with the latest start (the latest
+ *    added among equal starts).
+ *
+ * Values are kept in numeric's binary wire format (decimal.h dec_send), so
+ * that adding an observation copies bytes and converting happens once, when
+ * the set is binned.  The serialized form is the same records behind a
+ * small header; telemetry_deserialize checks every byte, since the bytes
+ * may come from a client.
+ *
+ * Times are int64 microseconds (PostgreSQL timestamps); the core only
+ * compares them.
+ */
+#ifndef DEG_CORE_TELEMETRY_H
+#define DEG_CORE_TELEMETRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decimal.h"
+#include "mem.h"
+
+#define TELEMETRY_MAX_FIELDS 32
+#define TELEMETRY_MAX_NAME 256		/* bytes of a reference or field name */
+#define TELEMETRY_MAX_SERIES 65536
+#define TELEMETRY_FORMAT_VERSION 1
+
+typedef struct TelemetrySeries
+{
+	char	   *ref;
+	int			nfields;
+	char	   *fields[TELEMETRY_MAX_FIELDS];
+	size_t		nobs;
+	DegBuf		obs;			/* records: from, to, then per field a present byte,
+								 * and if present a uint16 length and the wire bytes */
+} TelemetrySeries;
+
+typedef struct TelemetrySet
+{
+	int			nseries;
+	int			capacity;
+	TelemetrySeries *series;
+	int			last;			/* the series last looked up (rows come in runs) */
+} TelemetrySet;
+
+typedef struct TelemetryError
+{
+	char		message[320];
+} TelemetryError;
+
+typedef enum TelemetryRule
+{
+	TELEMETRY_SUM,
+	TELEMETRY_MIN,
+	TELEMETRY_MAX
+} TelemetryRule;
+
+extern void telemetry_init(TelemetrySet *set);
+extern void telemetry_free(TelemetrySet *set);	/* set is empty again */
+
+/*
+ * The series named ref (reflen bytes), added with these fields when it is
+ * new.  An existing series must have the same fields in the same order.
+ * NULL with err filled on a mismatch, a bad name or out of memory.
+ */
+extern TelemetrySeries *telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
+										 const char *const *fields, const size_t *fieldlens,
+										 int nfields, TelemetryError *err);
+/* the series named ref, or NULL */
+extern const TelemetrySeries *telemetry_find(const TelemetrySet *set, const char *ref);
+/* the index of a field of a series, or -1 */
+extern int	telemetry_field_index(const TelemetrySeries *s, const char *field);
+
+/*
+ * Add an observation [from, to) (from < to).  wire[i] holds field i's value
+ * in dec_send format (lens[i] bytes), or NULL when the value is absent.
+ * telemetry_add trusts the bytes (the caller made them with dec_send or an
+ * equivalent); telemetry_add_decimals encodes decimals.
+ */
+extern bool telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
+						  const uint8_t *const *wire, const size_t *lens, TelemetryError *err);
+extern bool telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
+								   const Decimal *values, const bool *present, TelemetryError *err);
+
+/* append every observation of src to dst (series matched by name) */
+extern bool telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err);
+
+extern bool telemetry_serialize(const TelemetrySet *set, DegBuf *out);
+extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet *set,
+								  TelemetryError *err);
+
+/* reading a series in the order observations were added */
+typedef struct TelemetryCursor
+{
+	const TelemetrySeries *series;
+	size_t		pos;
+} TelemetryCursor;
+
+extern void telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s);
+/*
+ * The next observation: values[] and present[] have room for the series'
+ * fields (values initialized Decimals).  false at the end, or on error with
+ * err->message set (only for bytes that telemetry_add was given unchecked).
+ */
+extern bool telemetry_next(TelemetryCursor *c, int64_t *from, int64_t *to,
+						   Decimal *values, bool *present, TelemetryError *err);
+
+/* how a field is combined inside an interval */
+extern TelemetryRule telemetry_field_rule(const char *field);
+
+/*
+ * Bin a telemetry series into intervals [starts[i], starts[i+1]), the last
+ * ending at end; starts strictly increasing.  out has nbins * nfields
+ * initialized decimals (row per bin), present as many flags, counts nbins
+ * observation counts.  Observations starting outside [starts[0], end) are
+ * left out.
+ */
+extern bool telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_t end,
+						  Decimal *out, bool *present, int64_t *counts, TelemetryError *err);
+
+/*
+ * A signal's value in force at each of n instants (ascending): field's
+ * value of the covering observation with the latest start.  out and
+ * present have n entries.
+ */
+extern bool telemetry_at(const TelemetrySeries *s, int field, const int64_t *instants, int n,
+						 Decimal *out, bool *present, TelemetryError *err);
+
+#endif							/* DEG_CORE_TELEMETRY_H */
