@@ -29,6 +29,8 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include <sodium.h>
+
 #include "core/json.h"
 #include "core/offer.h"
 #include "core/telemetry.h"
@@ -1229,4 +1231,37 @@ round_half_even(PG_FUNCTION_ARGS)
 	if (st != DEC_OK)
 		decimal_report(st, &err, "round_half_even");
 	PG_RETURN_NUMERIC(decimal_to_numeric(&r));
+}
+
+/*
+ * deg.ledger_digest(prev, entry): the running digest of a contract's ledger,
+ * as a window aggregate: SHA-256 of the previous digest (or prev, for the
+ * first entry of a window) followed by the entry's canonical text.
+ */
+PG_FUNCTION_INFO_V1(ledger_digest_step);
+Datum
+ledger_digest_step(PG_FUNCTION_ARGS)
+{
+	crypto_hash_sha256_state st;
+	bytea	   *chain = NULL;
+	text	   *entry;
+	bytea	   *result;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a ledger entry's text is NULL")));
+	if (!PG_ARGISNULL(0))
+		chain = PG_GETARG_BYTEA_PP(0);
+	else if (!PG_ARGISNULL(1))
+		chain = PG_GETARG_BYTEA_PP(1);
+	entry = PG_GETARG_TEXT_PP(2);
+	crypto_hash_sha256_init(&st);
+	if (chain != NULL)
+		crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(chain), VARSIZE_ANY_EXHDR(chain));
+	crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(entry), VARSIZE_ANY_EXHDR(entry));
+	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES);
+	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES);
+	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
 }

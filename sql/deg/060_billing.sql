@@ -439,14 +439,15 @@ SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_
        CASE WHEN r.amount < 0 THEN l.from_role ELSE l.to_role END AS payee_role,
        CASE WHEN r.amount < 0 THEN l.from_era ELSE l.to_era END AS payee,
        abs(r.amount) AS amount, l.currency, l.quantity, l.intervals, l.valued_intervals, l.formula, l.description,
-       r.amount AS signed_amount, cur.code IS NOT NULL AS currency_known
+       r.amount AS signed_amount, cur.code IS NOT NULL AS currency_known,
+       l.amount AS exact_amount, l.target_min, l.target_max, l.met
   FROM lines l
   LEFT JOIN deg.currencies cur ON cur.code = l.currency
-  CROSS JOIN LATERAL (SELECT deg.round_half_even(l.amount, coalesce(cur.minor_unit, 2)) AS amount) r
- WHERE l.kind IN ('flow', 'penalty')
+  CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'metric' THEN l.amount
+                                  ELSE deg.round_half_even(l.amount, coalesce(cur.minor_unit, 2)) END AS amount) r
 $q$, deg.billing_feed_sql(contracts), replace(contracts, '{id}', 'f.contract_id'), replace(contracts, '{id}', 'c.contract_id'))
 $$;
-COMMENT ON FUNCTION deg.billing_sql(text) IS 'the statement computing the billing lines of the contracts a condition selects ({id} stands for the contract id), for period $1';
+COMMENT ON FUNCTION deg.billing_sql(text) IS 'the statement computing the billing lines (and metric values) of the contracts a condition selects ({id} stands for the contract id), for period $1';
 
 -- lines that cannot be settled: an unknown currency, an amount owed by or to an open role
 CREATE FUNCTION deg.billing_check(l record) RETURNS void
@@ -484,6 +485,7 @@ BEGIN
         RAISE EXCEPTION 'contract % does not exist', contract_id USING ERRCODE = '42704';
     END IF;
     FOR l IN EXECUTE deg.billing_sql(format('{id} = %L', contract_id)) USING period LOOP
+        CONTINUE WHEN l.kind = 'metric';
         PERFORM deg.billing_check(l);
         IF l.payer IS NULL OR l.payee IS NULL THEN
             CONTINUE;           -- nothing owed by or to a role nobody has taken
