@@ -82,7 +82,8 @@ unix_socket_directories = '$sock'
 port = $port
 fsync = off
 shared_preload_libraries = 'pg_cron'
-cron.database_name = 'postgres'
+cron.database_name = 'deg_pgtap'
+cron.use_background_workers = on
 max_worker_processes = 16
 log_min_messages = warning
 EOF
