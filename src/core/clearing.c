@@ -30,7 +30,11 @@
 typedef struct Event
 {
 	int64_t		price;			/* pico, >= 0 */
-	int64_t		value;			/* flat: its value; rising: its segment's q0 */
+	union
+	{
+		int64_t		value;		/* flat: its value */
+		double		slope;		/* rising: nano-kW per pico, for the guess only */
+	}			u;
 	uint32_t	who;			/* participant */
 	int32_t		seg;			/* rising: curve segment index; -1: flat */
 } Event;
@@ -41,9 +45,9 @@ typedef struct Events
 	size_t		count;
 } Events;
 
-#define RADIX_BITS 11
+#define RADIX_BITS 13
 #define RADIX_SIZE (1 << RADIX_BITS)
-#define RADIX_PASSES 6			/* 66 bits cover every pico price (< 2^60) */
+#define RADIX_PASSES 5			/* 65 bits cover every pico price (< 2^60) */
 
 /* slopes for the aggregate curves: decimal places of nano-kW per pico-unit */
 #define SLOPE_SCALE 24
@@ -200,9 +204,8 @@ kink_price(int64_t x0, int64_t x1, int64_t q0, int64_t q1, int64_t bound)
 /*
  * Append the pieces of curve c clipped to [lo, hi] (lo <= hi) to ev: each
  * event starts a piece at its price; before the first, the curve is flat at
- * clamp(q0).  A rising piece follows its segment's line, whose start point
- * (segment index seg) anchors it: value holds the segment's q0, unclipped.
- * Clip points fall between pico prices in general; a piece starts at the
+ * clamp(q0).  A rising piece follows its segment's line (segment index
+ * seg), which its start point anchors.  Clip points fall between pico prices in general; a piece starts at the
  * first pico price where the curve is on it, so at every pico price the
  * pieces give exactly the curve.  At most 2 * npoints - 1 events, in price
  * order.
@@ -228,7 +231,7 @@ curve_pieces(const Curve *c, uint32_t who, int64_t lo, int64_t hi, Event *ev)
 			if (rising)
 			{
 				ev[n].price = x0;
-				ev[n].value = clamp64(q0, lo, hi);
+				ev[n].u.value = clamp64(q0, lo, hi);
 				ev[n].who = who;
 				ev[n].seg = -1;
 				n++;
@@ -237,7 +240,7 @@ curve_pieces(const Curve *c, uint32_t who, int64_t lo, int64_t hi, Event *ev)
 			continue;
 		}
 		ev[n].price = q0 >= lo ? x0 : kink_price(x0, x1, q0, q1, lo);
-		ev[n].value = q0;
+		ev[n].u.slope = (double) (q1 - q0) / (double) (x1 - x0);
 		ev[n].who = who;
 		ev[n].seg = j;
 		n++;
@@ -245,7 +248,7 @@ curve_pieces(const Curve *c, uint32_t who, int64_t lo, int64_t hi, Event *ev)
 		if (q1 > hi)
 		{
 			ev[n].price = kink_price(x0, x1, q0, q1, hi);
-			ev[n].value = hi;
+			ev[n].u.value = hi;
 			ev[n].who = who;
 			ev[n].seg = -1;
 			n++;
@@ -255,7 +258,7 @@ curve_pieces(const Curve *c, uint32_t who, int64_t lo, int64_t hi, Event *ev)
 	if (rising)
 	{
 		ev[n].price = p[c->npoints - 1].price * CURVE_PICO_PER_NANO;
-		ev[n].value = clamp64(p[c->npoints - 1].power, lo, hi);
+		ev[n].u.value = clamp64(p[c->npoints - 1].power, lo, hi);
 		ev[n].who = who;
 		ev[n].seg = -1;
 		n++;
@@ -484,13 +487,6 @@ typedef struct SweepResult
 	int64_t		hint;
 } SweepResult;
 
-static double
-segment_slope(const Curve *c, int seg)
-{
-	return (double) (c->points[seg + 1].power - c->points[seg].power) /
-		((double) (c->points[seg + 1].price - c->points[seg].price) * CURVE_PICO_PER_NANO);
-}
-
 /*
  * One pass over the sorted pieces.  Exact: the number of rising pieces and
  * the sum of the flat ones, so a gap where no piece rises and the flat ones
@@ -501,7 +497,7 @@ static bool
 sweep(const ClearingParticipant *p, size_t n, const Events *events,
 	  int64_t low, int64_t high, DegI128 total_low, SweepResult *out)
 {
-	int32_t    *seg = alloc_array(n, sizeof(int32_t));
+	double	   *rate = alloc_array(n, sizeof(double));	/* 0: flat */
 	int64_t    *value = alloc_array(n, sizeof(int64_t));
 	DegI128		flat = total_low;
 	size_t		rising = 0;
@@ -514,9 +510,9 @@ sweep(const ClearingParticipant *p, size_t n, const Events *events,
 	size_t		i;
 
 	memset(out, 0, sizeof(*out));
-	if (seg == NULL || value == NULL)
+	if (rate == NULL || value == NULL)
 	{
-		deg_free(seg);
+		deg_free(rate);
 		deg_free(value);
 		return false;
 	}
@@ -524,7 +520,7 @@ sweep(const ClearingParticipant *p, size_t n, const Events *events,
 	{
 		const Curve *c = p[i].curve;
 
-		seg[i] = -1;
+		rate[i] = 0;
 		value[i] = clamp64(c->points[0].power, c->min_export, c->max_export);
 	}
 	for (;;)
@@ -563,25 +559,26 @@ sweep(const ClearingParticipant *p, size_t n, const Events *events,
 		while (k < events->count && events->items[k].price == x)
 		{
 			const Event *e = &events->items[k++];
-			const Curve *c = p[e->who].curve;
 
-			if (seg[e->who] < 0)
+			/* the participant's old piece out, the new one in */
+			if (rate[e->who] == 0)
 				flat = i128_add_i64(flat, -value[e->who]);
 			else
 			{
 				rising--;
-				slope -= segment_slope(c, seg[e->who]);
+				slope -= rate[e->who];
 			}
-			seg[e->who] = e->seg;
 			if (e->seg < 0)
 			{
-				value[e->who] = e->value;
-				flat = i128_add_i64(flat, e->value);
+				rate[e->who] = 0;
+				value[e->who] = e->u.value;
+				flat = i128_add_i64(flat, e->u.value);
 			}
 			else
 			{
 				rising++;
-				slope += segment_slope(c, e->seg);
+				rate[e->who] = e->u.slope;
+				slope += e->u.slope;
 			}
 		}
 		if (rising == 0)
@@ -593,7 +590,7 @@ sweep(const ClearingParticipant *p, size_t n, const Events *events,
 		prev = x;
 	}
 	out->has_zero = in_zero && out->zero_high > out->zero_low;
-	deg_free(seg);
+	deg_free(rate);
 	deg_free(value);
 	return true;
 }
@@ -686,32 +683,52 @@ share_cmp(const ClearingParticipant *p, const Share *a, const Share *b)
 	return participant_cmp(p, a->who, b->who);
 }
 
+/* restore the heap below i: heap[0] is the worst of the best units */
 static void
-merge_sort_shares(const ClearingParticipant *p, Share *a, Share *tmp, size_t n)
+sift_down(const ClearingParticipant *p, Share *heap, size_t size, size_t i)
 {
-	size_t		width;
-
-	/* bottom-up, so no recursion however many participants there are */
-	for (width = 1; width < n; width *= 2)
+	for (;;)
 	{
-		size_t		start;
+		size_t		worst = i;
+		size_t		l = 2 * i + 1;
+		size_t		r = l + 1;
+		Share		t;
 
-		for (start = 0; start < n; start += 2 * width)
+		if (l < size && share_cmp(p, &heap[l], &heap[worst]) > 0)
+			worst = l;
+		if (r < size && share_cmp(p, &heap[r], &heap[worst]) > 0)
+			worst = r;
+		if (worst == i)
+			return;
+		t = heap[i];
+		heap[i] = heap[worst];
+		heap[worst] = t;
+		i = worst;
+	}
+}
+
+/*
+ * Move the best `units` shares (share_cmp order) to the front of a: a
+ * bounded heap, O(count log units), and usually units is a few nano-kW of
+ * rounding.
+ */
+static void
+select_best(const ClearingParticipant *p, Share *a, size_t count, size_t units)
+{
+	size_t		i;
+
+	for (i = units / 2; i-- > 0;)
+		sift_down(p, a, units, i);
+	for (i = units; i < count; i++)
+	{
+		if (share_cmp(p, &a[i], &a[0]) < 0)
 		{
-			size_t		mid = start + width < n ? start + width : n;
-			size_t		end = start + 2 * width < n ? start + 2 * width : n;
-			size_t		i = start;
-			size_t		j = mid;
-			size_t		k = start;
+			Share		t = a[0];
 
-			while (i < mid && j < end)
-				tmp[k++] = share_cmp(p, &a[j], &a[i]) < 0 ? a[j++] : a[i++];
-			while (i < mid)
-				tmp[k++] = a[i++];
-			while (j < end)
-				tmp[k++] = a[j++];
+			a[0] = a[i];
+			a[i] = t;
+			sift_down(p, a, units, 0);
 		}
-		memcpy(a, tmp, n * sizeof(Share));
 	}
 }
 
@@ -725,7 +742,6 @@ ration(const ClearingParticipant *p, size_t n, ClearingSetpoint *sp, int side,
 	   DegU128 total, DegU128 target)
 {
 	Share	   *shares;
-	Share	   *tmp;
 	size_t		count = 0;
 	DegU128		kept = u128_from_u64(0);
 	uint64_t	units;
@@ -735,13 +751,8 @@ ration(const ClearingParticipant *p, size_t n, ClearingSetpoint *sp, int side,
 		if ((side > 0 && sp[i].value > 0) || (side < 0 && sp[i].value < 0))
 			count++;
 	shares = alloc_array(count, sizeof(Share));
-	tmp = alloc_array(count, sizeof(Share));
-	if (shares == NULL || tmp == NULL)
-	{
-		deg_free(shares);
-		deg_free(tmp);
+	if (shares == NULL)
 		return false;
-	}
 	count = 0;
 	for (i = 0; i < n; i++)
 	{
@@ -765,16 +776,17 @@ ration(const ClearingParticipant *p, size_t n, ClearingSetpoint *sp, int side,
 	}
 	/* the fractions sum to target - kept, a whole number below count */
 	units = u128_sub(target, kept).lo;
+	if (units > count)
+		units = count;			/* cannot happen: each fraction is below 1 */
 	if (units > 0)
 	{
-		merge_sort_shares(p, shares, tmp, count);
-		for (i = 0; i < units && i < count; i++)
+		select_best(p, shares, count, (size_t) units);
+		for (i = 0; i < units; i++)
 			sp[shares[i].who].cleared += side;
 	}
 	for (i = 0; i < n; i++)
 		sp[i].rationed = sp[i].cleared != sp[i].value;
 	deg_free(shares);
-	deg_free(tmp);
 	return true;
 }
 
@@ -1143,8 +1155,9 @@ aggregate_part(const ClearingParticipant *p, size_t n, int part, int64_t low,
 					goto done;
 			}
 			seg[w] = e->seg;
-			value[w] = e->value;
-			base = i128_add_i64(base, e->value);
+			/* a rising piece counts its anchor, the segment's start */
+			value[w] = e->seg < 0 ? e->u.value : c->points[e->seg].power;
+			base = i128_add_i64(base, value[w]);
 			if (e->seg >= 0)
 			{
 				const CurvePoint *pt = c->points;

@@ -545,6 +545,63 @@ test_binary(void)
 	curve_free(s);
 }
 
+/* mutated curve texts never crash; what is accepted is valid and prints back to itself */
+static void
+test_json_fuzz(void)
+{
+	static const char alphabet[] = "{}[],:\"0123456789.-+eE pricepowerKWcurrencyminExportmaxExport";
+	int			i;
+	int			accepted = 0;
+	int			bad = 0;
+
+	for (i = 0; i < 20000; i++)
+	{
+		char		text[sizeof(SELLER) + 8];
+		size_t		len = strlen(SELLER);
+		int			edits = (int) rng_range(1, 4);
+		int			e;
+		Curve	   *c;
+
+		memcpy(text, SELLER, len);
+		for (e = 0; e < edits; e++)
+		{
+			size_t		at = (size_t) (rng() % len);
+
+			switch (rng() % 3)
+			{
+				case 0:
+					text[at] = alphabet[rng() % (sizeof(alphabet) - 1)];
+					break;
+				case 1:
+					len = at;	/* truncate */
+					break;
+				default:
+					text[at] = (char) (rng() & 0xFF);
+					break;
+			}
+			if (len == 0)
+				break;
+		}
+		c = curve_parse(text, len, NULL);
+		if (c != NULL)
+		{
+			DegBuf		buf;
+			Curve	   *again;
+
+			accepted++;
+			degbuf_init(&buf);
+			curve_to_json(c, &buf);
+			again = curve_parse(buf.data, buf.len, NULL);
+			if (!curve_check(c, NULL) || again == NULL || curve_cmp(again, c) != 0)
+				bad++;
+			curve_free(again);
+			degbuf_free(&buf);
+			curve_free(c);
+		}
+	}
+	CHECK(bad == 0 && accepted > 0, "mutated texts: %d accepted, %d not canonical", accepted, bad);
+}
+
 static void
 test_fixed(void)
 {
@@ -680,6 +737,7 @@ main(void)
 	test_evaluation_property();
 	test_slopes();
 	test_binary();
+	test_json_fuzz();
 	test_fixed();
 	test_wide();
 	return unit_done("curve");
