@@ -19,7 +19,6 @@
  */
 #include "clearing.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

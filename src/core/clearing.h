@@ -12,7 +12,10 @@
  *   midpoint     S = 0 over a range [a, b] of prices (a < b): its midpoint
  *   crossing     S crosses zero at one price x: x
  *
- * and the price is rounded half to even to 12 places (pico-units).  Curves
+ * and the price is rounded half to even to 12 places (pico-units).  A clip
+ * point (where a curve reaches minExport or maxExport) lies between pico
+ * prices in general; a zero range that starts or ends at one starts or ends
+ * at the first pico price where the curve is at its bound.  Curves
  * have strictly increasing prices, so no curve and no aggregate has a
  * vertical step: a bound is the only place where the total can stay away
  * from zero.  The steepest step a curve can state is a rise over one
