@@ -1508,7 +1508,7 @@ node_value(const JsonNode *v, FormulaType type, FormulaValue *out, const char *w
 }
 
 static void
-jsonb_scalar_value(const JsonbValue *v, FormulaValue *out, const char *what)
+jsonb_scalar_value(const JsonbValue *v, FormulaValue *out, const ContractProgram *program)
 {
 	memset(out, 0, sizeof(*out));
 	dec_init(&out->number);
@@ -1523,7 +1523,9 @@ jsonb_scalar_value(const JsonbValue *v, FormulaValue *out, const char *what)
 			dec_from_int64(&out->number, v->val.boolean ? 1 : 0, NULL);
 			break;
 		case jbvString:
-			string_value(pnstrdup(v->val.string.val, v->val.string.len), FORMULA_TYPE_UNKNOWN, out, what);
+			/* the error context is built only here: numbers are the common case */
+			string_value(pnstrdup(v->val.string.val, v->val.string.len), FORMULA_TYPE_UNKNOWN, out,
+						 program_context(program));
 			break;
 		default:
 			out->kind = FORMULA_VALUE_MISSING;
@@ -1568,6 +1570,8 @@ typedef struct EvalInstance
 
 typedef struct EvalCache
 {
+	MemoryContext cxt;			/* holds the cache and the formula stack */
+	struct varlena *raw;		/* the argument as passed (maybe compressed) */
 	ContractDatum *datum;		/* the contract this cache is for */
 	ContractModel *model;
 	int			ninstances;
@@ -1693,20 +1697,36 @@ model_currency(const ContractModel *m)
 ContractEvaluator *
 contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contract)
 {
-	ContractDatum *d = DatumGetContractP(contract);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(contract);
+	ContractDatum *d;
 	MemoryContext old;
 	List	   *instances = NIL;
 	int			maxslots = 1;
 	int			i,
 				k;
 
-	if (cache != NULL && VARSIZE(cache->datum) == VARSIZE(d) &&
-		memcmp(cache->datum, d, VARSIZE(d)) == 0)
+	/* the same argument as last time, compared as passed: no decompression per call */
+	if (cache != NULL && VARSIZE_ANY(cache->raw) == VARSIZE_ANY(raw) &&
+		memcmp(cache->raw, raw, VARSIZE_ANY(raw)) == 0)
 		return cache;
+	d = DatumGetContractP(contract);
 
-	/* a new contract: build its model in the long-lived context */
-	old = MemoryContextSwitchTo(cxt);
-	cache = palloc0(sizeof(EvalCache));
+	/*
+	 * A new contract: build its model in a context of its own under the
+	 * long-lived one, and drop the previous contract's, so that a caller
+	 * going through many contracts keeps one model at a time.
+	 */
+	if (cache != NULL)
+		MemoryContextDelete(cache->cxt);
+	{
+		MemoryContext own = AllocSetContextCreate(cxt, "deg contract evaluator", ALLOCSET_SMALL_SIZES);
+
+		old = MemoryContextSwitchTo(own);
+		cache = palloc0(sizeof(EvalCache));
+		cache->cxt = own;
+	}
+	cache->raw = palloc(VARSIZE_ANY(raw));
+	memcpy(cache->raw, raw, VARSIZE_ANY(raw));
 	cache->datum = palloc(VARSIZE(d));
 	memcpy(cache->datum, d, VARSIZE(d));
 	cache->model = model_from_datum(cache->datum);
@@ -1847,7 +1867,7 @@ fill_dynamic_slots(EvalInstance *inst, Jsonb *bindings, const EvalInterval *inte
 				v = bindings_member(v->val.binary.data, "value");
 		}
 		if (v != NULL)
-			jsonb_scalar_value(v, &slots[i], program_context(inst->program));
+			jsonb_scalar_value(v, &slots[i], inst->program);
 	}
 }
 
@@ -1870,6 +1890,8 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, Jsonb *bindings, const 
 	FormulaEnv	env;
 	FormulaError err;
 	FormulaResult r;
+	Decimal		value = DEC_INIT;
+	MemoryContext old;
 
 	/* static slots share the cache's digits: the evaluator only reads slots */
 	memcpy(scratch, inst->slots, sizeof(FormulaValue) * inst->nslots);
@@ -1878,7 +1900,18 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, Jsonb *bindings, const 
 	env.nslots = inst->nslots;
 	env.tariff = NULL;
 	env.tariff_context = NULL;
-	r = formula_eval(inst->program->program, &env, cache->stack, result, &err);
+
+	/*
+	 * The stack's values grow in place and are kept for the next call, so
+	 * they must be allocated where the stack lives, not in the caller's
+	 * per-row context.
+	 */
+	old = MemoryContextSwitchTo(cache->cxt);
+	r = formula_eval(inst->program->program, &env, cache->stack, &value, &err);
+	MemoryContextSwitchTo(old);
+	if (r == FORMULA_RESULT_VALUE)
+		dec_copy(result, &value, NULL);
+	dec_free(&value);
 	if (r == FORMULA_RESULT_ERROR)
 		ereport(ERROR,
 				(errcode(formula_error_code(&err)),
@@ -1906,7 +1939,8 @@ contract_eval(PG_FUNCTION_ARGS)
 	ev = contract_evaluator_get(fcinfo->flinfo->fn_mcxt, (ContractEvaluator *) fcinfo->flinfo->fn_extra,
 								PG_GETARG_DATUM(0));
 	fcinfo->flinfo->fn_extra = ev;
-	InitMaterializedSRF(fcinfo, 0);
+	/* the declared OUT columns: no catalog lookup per call */
+	InitMaterializedSRF(fcinfo, rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	for (i = 0; i < ev->ninstances; i++)
 	{
 		EvalLineInfo info;

@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(30);
+SELECT plan(31);
 
 -- an issuer and credentials for the participants
 CREATE TEMP TABLE k AS SELECT * FROM deg.keypair();
@@ -130,6 +130,16 @@ SELECT is((SELECT status FROM deg.contracts WHERE offer_id = 'offer-1'), 'ACTIVE
     'the new contract is ACTIVE with its role filled');
 SELECT throws_ok($$SELECT deg.accept_offer('offer-1', 'buyer-1.example.com', '{"vehicleId": "KA07"}')$$, '28000',
     NULL, 'accepting without the credential the contract requires is refused');
+
+-- one evaluator over many rows: values that outgrow their digits between
+-- rows must not live in the per-row context (this once crashed the backend)
+SELECT is((SELECT sum(e.value) FROM generate_series(1, 20000) g,
+                LATERAL deg.contract_eval(pg_temp.template('many-rows')::deg.contract,
+                    jsonb_build_object('telemetrySources', jsonb_build_object('cdr',
+                        jsonb_build_object('energyKWh', (g / 7.0)::numeric(30, 20) * 1000000000)))) e
+            WHERE e.kind = 'flow'),
+          (SELECT sum(18 * (g / 7.0)::numeric(30, 20) * 1000000000) FROM generate_series(1, 20000) g),
+    'contract_eval over 20,000 rows of growing values equals the plain sum');
 
 SELECT * FROM finish();
 ROLLBACK;
