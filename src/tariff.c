@@ -306,6 +306,7 @@ typedef struct TariffCallCache
 	bool		has_zone;
 	char		zone[TZ_STRLEN_MAX + 1];
 	pg_tz	   *tz;
+	TypeCacheEntry *range_typcache;	/* deg.tariff_price_per_kwh's tstzrange */
 } TariffCallCache;
 
 static TariffCallCache *
@@ -523,7 +524,6 @@ deg_tariff_formula(void *context, const FormulaValue *args, int nargs,
 	Decimal		divisor = DEC_INIT;
 	FormulaResult r = FORMULA_RESULT_VALUE;
 	int			i;
-	int			scale;
 	bool		ok;
 
 	if (nargs != 4)
@@ -547,7 +547,11 @@ deg_tariff_formula(void *context, const FormulaValue *args, int nargs,
 	if (end <= start)
 		return formula_fail(err, FORMULA_USAGE ": the end time must be after the start time");
 
-	/* one charging period: the energy, and the whole session as charging TIME (hours) */
+	/*
+	 * One charging period: the energy, and the whole session as charging
+	 * TIME in hours, rounded to the 16 decimals a CDR volume may have (a
+	 * TIME step_size, at least a second, then bills the exact seconds).
+	 */
 	tariff_cdr_init(&cdr);
 	tariff_totals_init(&totals);
 	cdr.start = start;
@@ -556,7 +560,7 @@ deg_tariff_formula(void *context, const FormulaValue *args, int nargs,
 	ok = p != NULL &&
 		dec_from_int64(&divisor, end - start, NULL) == DEC_OK &&
 		dec_from_int64(&hours, USECS_PER_HOUR, NULL) == DEC_OK &&
-		dec_div_round(&hours, &divisor, &hours, TARIFF_DIV_SCALE, DEC_ROUND_HALF_EVEN, NULL) == DEC_OK;
+		dec_div_round(&hours, &divisor, &hours, TARIFF_MAX_FRAC_DIGITS, DEC_ROUND_HALF_EVEN, NULL) == DEC_OK;
 	if (!ok)
 		r = formula_fail(err, FORMULA_USAGE ": out of memory");
 	else if (!tariff_period_set(p, TARIFF_CDR_ENERGY, kwh, &terr) ||
@@ -567,11 +571,12 @@ deg_tariff_formula(void *context, const FormulaValue *args, int nargs,
 		r = formula_fail(err, FORMULA_USAGE ": %s", terr.message);
 	else
 	{
-		/* the average price per kWh, exact where it terminates within the scale */
-		scale = totals.total_cost.excl_vat.dscale + kwh->dscale + 10;
-		if (scale < TARIFF_DIV_SCALE)
-			scale = TARIFF_DIV_SCALE;
-		if (dec_div_round(result, &totals.total_cost.excl_vat, kwh, scale,
+		/*
+		 * The average price per kWh, rounded half to even to 20 places: the
+		 * precision of the core's proportional split (TARIFF_SPLIT_SCALE), so
+		 * that its last-digit residues do not show as noise.
+		 */
+		if (dec_div_round(result, &totals.total_cost.excl_vat, kwh, TARIFF_SPLIT_SCALE,
 						  DEC_ROUND_HALF_EVEN, NULL) != DEC_OK)
 			r = formula_fail(err, FORMULA_USAGE ": the price per kWh is out of range");
 		else
@@ -614,7 +619,7 @@ deg_tariff_price_per_kwh(PG_FUNCTION_ARGS)
 	RangeType  *session = PG_GETARG_RANGE_P(1);
 	Numeric		energy = PG_GETARG_NUMERIC(2);
 	pg_tz	   *tz = cached_zone(fcinfo, c, 3);
-	TypeCacheEntry *typcache = range_get_typcache(fcinfo, RangeTypeGetOid(session));
+	TypeCacheEntry *typcache;
 	RangeBound	lower,
 				upper;
 	bool		empty;
@@ -626,6 +631,10 @@ deg_tariff_price_per_kwh(PG_FUNCTION_ARGS)
 	Numeric		n;
 	int			i;
 
+	/* not range_get_typcache: it would take fn_extra, which holds the tariff cache */
+	if (c->range_typcache == NULL || c->range_typcache->type_id != RangeTypeGetOid(session))
+		c->range_typcache = lookup_type_cache(RangeTypeGetOid(session), TYPECACHE_RANGE_INFO);
+	typcache = c->range_typcache;
 	range_deserialize(typcache, session, &lower, &upper, &empty);
 	if (empty || lower.infinite || upper.infinite ||
 		TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(lower.val)) ||

@@ -39,12 +39,13 @@
  *      the microsecond), args[3] the energy in kWh.  The result is the
  *      average price per kWh excl. VAT of a session with one charging period
  *      from start to end delivering that energy (its TIME is the whole
- *      period): total_cost.excl_vat / kWh, so that "× deliveredQuantity"
+ *      period): total_cost.excl_vat / kWh, rounded half to even to 20
+ *      decimal places (trailing zeros dropped), so that "× deliveredQuantity"
  *      gives the session's cost excl. VAT, FLAT fees, step sizes and
  *      min/max price included.  kWh = 0 gives MISSING.  Any other number of
  *      arguments, end before start, a negative quantity, a currency or
  *      local-time failure: FORMULA_RESULT_ERROR with err->message set.
- *      Exact decimals; all memory of a call is freed before it returns,
+ *      Decimals throughout; all memory of a call is freed before it returns,
  *      except *result's digits (deg_alloc in CurrentMemoryContext).
  *
  * deg.tariff_price_per_kwh(t, session, energy_kwh, time_zone) in SQL runs

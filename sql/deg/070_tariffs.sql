@@ -16,6 +16,10 @@ CREATE TYPE deg.tariff (
     RECEIVE = deg.tariff_recv, SEND = deg.tariff_send,
     INTERNALLENGTH = VARIABLE, STORAGE = extended
 );
+COMMENT ON FUNCTION deg.tariff_in(cstring) IS 'text input: OCPI 2.2.1 or DEG tariff JSON (22P02 when not JSON, 22023 naming the field when not a valid tariff)';
+COMMENT ON FUNCTION deg.tariff_out(deg.tariff) IS 'text output: OCPI 2.2.1 JSON';
+COMMENT ON FUNCTION deg.tariff_recv(internal) IS 'binary input: a version byte (1), then the JSON text, validated as text input is';
+COMMENT ON FUNCTION deg.tariff_send(deg.tariff) IS 'binary output: a version byte (1), then the OCPI JSON text';
 COMMENT ON TYPE deg.tariff IS 'an OCPI 2.2.1 Tariff (DEG''s camelCase Tariff accepted on input), validated and kept in a compact binary form; text form: OCPI JSON';
 
 CREATE FUNCTION deg.tariff(jsonb) RETURNS deg.tariff
