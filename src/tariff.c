@@ -563,8 +563,9 @@ deg_tariff_formula(void *context, const FormulaValue *args, int nargs,
 		dec_div_round(&hours, &divisor, &hours, TARIFF_MAX_FRAC_DIGITS, DEC_ROUND_HALF_EVEN, NULL) == DEC_OK;
 	if (!ok)
 		r = formula_fail(err, FORMULA_USAGE ": out of memory");
-	else if (!tariff_period_set(p, TARIFF_CDR_ENERGY, kwh, &terr) ||
-			 !tariff_period_set(p, TARIFF_CDR_TIME, &hours, &terr) ||
+	else if (!tariff_period_set(p, TARIFF_CDR_ENERGY, kwh, &terr))
+		r = formula_fail(err, FORMULA_USAGE ": the energy: %s", terr.message);
+	else if (!tariff_period_set(p, TARIFF_CDR_TIME, &hours, &terr) ||
 			 !tariff_cdr_check(&cdr, &terr) ||
 			 !tariff_cost(t, &cdr, ctx != NULL && ctx->tz != NULL ? deg_tariff_utc_offset : NULL,
 						  ctx != NULL ? ctx->tz : NULL, &totals, &terr))
