@@ -53,14 +53,6 @@
 /* ---------- errors ---------- */
 
 static void
-report_invalid_tariff(const TariffError *err)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid tariff: %s", err->message)));
-}
-
-static void
 report_corrupted(const TariffError *err)
 {
 	ereport(ERROR,
@@ -95,25 +87,39 @@ tariff_to_datum(const Tariff *t)
 	return result;
 }
 
+/* also the text input's parser, with what NULL: "invalid tariff: <field>: <problem>" */
+Tariff *
+deg_tariff_from_node(const JsonNode *node, const char *what)
+{
+	Tariff	   *t = palloc(sizeof(Tariff));
+	TariffError err;
+
+	if (!tariff_from_json(node, t, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 what ? errmsg("invalid tariff in %s: %s", what, err.message)
+				 : errmsg("invalid tariff: %s", err.message)));
+	return t;
+}
+
 /* a tariff datum from JSON text: 22P02 when it is not JSON, 22023 when not a valid tariff */
 static struct varlena *
 tariff_datum_from_text(const char *text, size_t len)
 {
 	JsonError	jerr;
 	JsonNode   *doc = json_parse(text, len, &jerr);
-	Tariff		t;
-	TariffError err;
+	Tariff	   *t;
 	struct varlena *result;
 
 	if (doc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type deg.tariff: %s", jerr.message)));
-	if (!tariff_from_json(doc, &t, &err))
-		report_invalid_tariff(&err);
+	t = deg_tariff_from_node(doc, NULL);
 	json_free(doc);
-	result = tariff_to_datum(&t);
-	tariff_free(&t);
+	result = tariff_to_datum(t);
+	tariff_free(t);
+	pfree(t);
 	return result;
 }
 
@@ -148,18 +154,6 @@ tariff_datum_json(const struct varlena *v, size_t *len)
 
 #define PG_GETARG_TARIFF_PP(n) ((struct varlena *) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n)))
 
-Tariff *
-deg_tariff_from_node(const JsonNode *node, const char *what)
-{
-	Tariff	   *t = palloc(sizeof(Tariff));
-	TariffError err;
-
-	if (!tariff_from_json(node, t, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid tariff in %s: %s", what, err.message)));
-	return t;
-}
 
 /* ---------- SQL: I/O ---------- */
 

@@ -66,7 +66,10 @@
 /*
  * A tariff from a parsed JSON object (OCPI 2.2.1 snake_case or DEG
  * camelCase), palloc'd in CurrentMemoryContext; ERROR 22023 naming `what`
- * (e.g. "roles.SELLER.roleInputs.tariff") and the field when invalid.
+ * (e.g. "roles.SELLER.roleInputs.tariff") and the field when invalid:
+ * "invalid tariff in <what>: <field>: <problem>" (what NULL: "invalid tariff:
+ * ...", as deg.tariff's input says it).  Release with tariff_free + pfree, or
+ * with its memory context.
  */
 extern Tariff *deg_tariff_from_node(const JsonNode *node, const char *what);
 
