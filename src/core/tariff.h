@@ -61,11 +61,14 @@
  *
  * Numbers: money and volumes are exact decimals (decimal.h).  Inputs have at
  * most TARIFF_MAX_INT_DIGITS digits before the point and
- * TARIFF_MAX_FRAC_DIGITS nonzero digits after it.  The only inexact steps are
- * the proportional split above and the division by 3600 of the step_size
- * extra of a time dimension and of total_time: a quotient that does not
- * terminate is rounded half-even at TARIFF_DIV_SCALE places.  Results are
- * kept at that full precision; tariff_totals_to_json can round for display.
+ * TARIFF_MAX_FRAC_DIGITS nonzero digits after it.  Prices times volumes and
+ * VAT factors (1 + vat / 100) are exact.  The only inexact steps are the
+ * proportional split above and two divisions: the step_size extra of a time
+ * dimension (seconds to hours) and total_time (microseconds to hours); a
+ * quotient that does not terminate is rounded half-even at the dividend's
+ * scale + 10 places, at least TARIFF_DIV_SCALE.  Results are kept at that
+ * full precision (trailing zeros dropped) so that billing rounds once;
+ * tariff_totals_to_json can round for display.
  *
  * Times are microseconds since 1970-01-01 00:00 UTC; durations, step sizes
  * and restriction bounds are seconds.
