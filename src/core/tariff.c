@@ -788,8 +788,7 @@ check_component(const TariffPriceComponent *c, int dialect, const char *path,
 	char		sub[256];
 	const char *step = dialect == TARIFF_DIALECT_DEG ? "stepSize" : "step_size";
 
-	if (c->type >= TARIFF_DIMS ||
-		(c->type == TARIFF_DIM_AD_HOC_PAYMENT && dialect != TARIFF_DIALECT_DEG))
+	if (c->type >= TARIFF_DIMS)
 		return fail(err, path, "unknown dimension type");
 	path_join(sub, sizeof(sub), path, "price");
 	if (!fit_decimal((Decimal *) &c->price, sub, err) || !check_nonnegative(&c->price, sub, err))
@@ -895,8 +894,7 @@ check_restrictions(const TariffRestrictions *r, int dialect, const char *path,
 		return fail(err, path, "day of week out of range");
 	if (r->mask & TARIFF_R_RESERVATION)
 	{
-		if (r->reservation == TARIFF_RES_NONE || r->reservation > TARIFF_RES_NOT_RESERVED ||
-			(!deg && r->reservation >= TARIFF_RES_RESERVED))
+		if (r->reservation == TARIFF_RES_NONE || r->reservation > TARIFF_RES_NOT_RESERVED)
 			return fail(err, path, "unknown reservation restriction");
 	}
 	else if (r->reservation != TARIFF_RES_NONE)
@@ -971,11 +969,15 @@ read_component(ParseCtx *cx, const JsonNode *n, const char *path, TariffPriceCom
 	if (!expect_kind(cx, f[C_TYPE], JSON_STRING, sub, "a string"))
 		return false;
 	dim = name_index(f[C_TYPE]->text, f[C_TYPE]->len, dim_names, TARIFF_DIMS);
-	if (dim < 0 || (dim == TARIFF_DIM_AD_HOC_PAYMENT && cx->dialect != TARIFF_DIALECT_DEG))
+	/*
+	 * DEG's AD_HOC_PAYMENT is read in both dialects: tariff_to_json writes
+	 * every tariff in snake_case, and that text must read back (pg_dump).
+	 */
+	if (dim < 0)
 	{
 		printable(f[C_TYPE]->text, f[C_TYPE]->len, shown, sizeof(shown));
-		return fail(cx->err, sub, "unknown dimension \"%s\" (expected ENERGY, FLAT, TIME or PARKING_TIME%s)",
-					shown, cx->dialect == TARIFF_DIALECT_DEG ? " or AD_HOC_PAYMENT" : "");
+		return fail(cx->err, sub, "unknown dimension \"%s\" (expected ENERGY, FLAT, TIME or PARKING_TIME, or DEG's AD_HOC_PAYMENT)",
+					shown);
 	}
 	c->type = (uint8_t) dim;
 	path_join(sub, sizeof(sub), path, "price");
@@ -1079,11 +1081,12 @@ read_restrictions(ParseCtx *cx, const JsonNode *n, const char *path, TariffRestr
 					if (!expect_kind(cx, v, JSON_STRING, sub, "a string"))
 						return false;
 					res = name_index(v->text, v->len, reservation_names + 1, 4);
-					if (res < 0 || (res >= 2 && cx->dialect != TARIFF_DIALECT_DEG))
+					/* DEG's RESERVED / NOT_RESERVED in both dialects, as AD_HOC_PAYMENT */
+					if (res < 0)
 					{
 						printable(v->text, v->len, shown, sizeof(shown));
-						return fail(cx->err, sub, "unknown reservation restriction \"%s\" (expected RESERVATION or RESERVATION_EXPIRES%s)",
-									shown, cx->dialect == TARIFF_DIALECT_DEG ? ", RESERVED or NOT_RESERVED" : "");
+						return fail(cx->err, sub, "unknown reservation restriction \"%s\" (expected RESERVATION or RESERVATION_EXPIRES, or DEG's RESERVED or NOT_RESERVED)",
+									shown);
 					}
 					r->reservation = (uint8_t) (res + 1);
 				}

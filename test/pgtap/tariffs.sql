@@ -73,7 +73,7 @@ SELECT c.name, q.field, (c.cdr ->> q.field)::numeric AS want, (g.totals ->> q.fi
        unnest(ARRAY['total_energy', 'total_time', 'total_parking_time']) q(field)
  WHERE c.cdr ? q.field;
 
-SELECT plan(12 + (SELECT 2 * count(*)::int FROM money) + (SELECT count(*)::int FROM quantity));
+SELECT plan(13 + (SELECT 2 * count(*)::int FROM money) + (SELECT count(*)::int FROM quantity));
 
 -- all of them, so that a vector folder lost or added is noticed
 SELECT is((SELECT count(*)::int FROM scenario_tariff), 24, 'the 24 scenario tariffs are read');
@@ -148,6 +148,13 @@ END $$;
 SELECT cmp_ok(pg_temp.workers_launched(:'sum_query'), '>', 0, 'the parallel plan launches workers');
 SELECT is((:sum_query), :serial_sum, 'parallel workers give the serial sum of 1,800 priced CDRs');
 SELECT ok(:serial_sum > 0, 'and that sum is not zero');
+
+-- DEG's own values (AD_HOC_PAYMENT, RESERVED / NOT_RESERVED) survive the OCPI text form, so dumps restore
+SELECT is((SELECT t::text::deg.tariff::text FROM (SELECT '{"currency": "INR", "elements": [{"priceComponents":
+              [{"type": "AD_HOC_PAYMENT", "price": 10, "vat": 18}], "restrictions": {"reservation": "NOT_RESERVED"}}]}'::deg.tariff AS t) s),
+          (SELECT t::text FROM (SELECT '{"currency": "INR", "elements": [{"priceComponents":
+              [{"type": "AD_HOC_PAYMENT", "price": 10, "vat": 18}], "restrictions": {"reservation": "NOT_RESERVED"}}]}'::deg.tariff AS t) s),
+          'a DEG tariff reads back from its own text');
 
 SELECT * FROM finish();
 ROLLBACK;
