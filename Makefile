@@ -108,7 +108,7 @@ cluster-tests:
 	exit $$status
 
 pgtap:
-	@psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS deg_pgtap' -c 'CREATE DATABASE deg_pgtap'
+	@psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS deg_pgtap WITH (FORCE)' -c 'CREATE DATABASE deg_pgtap'
 	pg_prove --failures -d deg_pgtap $(PGTAP_TESTS)
 
 demo:

@@ -25,7 +25,10 @@ vars=(-v "bench_tmp=$tmp")
 for c in "$here"/*.c; do
 	[ -e "$c" ] || continue
 	name=$(basename "$c" .c)
-	gcc -std=c99 -O2 -Wall -Wextra -Werror -o "$tmp/$name.bin" "$c" -lsodium
+	# a program that measures deg's own C core is built with it
+	core=()
+	if grep -q '#include "core/' "$c"; then core=(-I"$here/../../src" "$here"/../../src/core/*.c -lz); fi
+	gcc -std=c99 -O2 -Wall -Wextra -Werror -o "$tmp/$name.bin" "$c" "${core[@]}" -lsodium -lm
 	vars+=(-v "$name=$tmp/$name.bin")
 done
 
