@@ -35,6 +35,7 @@
 #include "contract.h"
 #include "decimal_glue.h"
 #include "era.h"
+#include "tariff.h"
 
 #define CONTRACT_FORMAT_VERSION 1
 
@@ -1580,6 +1581,7 @@ typedef struct EvalCache
 	FormulaStack *stack;
 	const char *currency;		/* NULL when the contract states none */
 	FormulaValue *scratch;		/* room for the largest instance's slots */
+	DegTariffFormulaContext tariff; /* the site's time zone for tariff() */
 } EvalCache;
 
 static const RoleEntry *
@@ -1643,6 +1645,22 @@ fill_static_slot(const ContractModel *m, EvalInstance *inst, int i)
 			break;
 	}
 	node_value(node, s->type, &inst->slots[i], ctx);
+
+	/*
+	 * An object can only be tariff()'s first argument: read it as a tariff
+	 * once, here, so that evaluating prices with the parsed tariff.
+	 */
+	if (inst->slots[i].kind == FORMULA_VALUE_OBJECT && formula_program_uses_tariff(inst->program->program))
+	{
+		DegBuf		ref;
+		char	   *what;
+
+		degbuf_init(&ref);
+		formula_slot_text(s, &ref);
+		what = pstrdup(ref.data ? ref.data : "a role input");
+		degbuf_free(&ref);
+		inst->slots[i].object = deg_tariff_from_node((const JsonNode *) inst->slots[i].object, what);
+	}
 }
 
 /*
@@ -1795,6 +1813,8 @@ contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contra
 	for (i = 0; i < cache->ninstances; i++)
 		cache->instances[i] = *(EvalInstance *) list_nth(instances, i);
 	cache->scratch = palloc(sizeof(FormulaValue) * maxslots);
+	/* tariffs are read in the site's time zone: inputParameters.timeZone, else UTC */
+	deg_tariff_formula_init(&cache->tariff, string_at(json_get(cache->model->doc, "inputParameters"), "timeZone"));
 	MemoryContextSwitchTo(old);
 	return cache;
 }
@@ -2062,8 +2082,8 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *
 	}
 	env.slots = scratch;
 	env.nslots = inst->nslots;
-	env.tariff = NULL;
-	env.tariff_context = NULL;
+	env.tariff = deg_tariff_formula;
+	env.tariff_context = &cache->tariff;
 
 	/*
 	 * The stack's values grow in place and are kept for the next call, so
