@@ -936,7 +936,37 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 
 		feeds[k].values = NULL;
 		if (s == NULL)
+		{
+			/*
+			 * A role input given per interval, e.g. a market's clearingPrice
+			 * and clearedPower[PROSUMER.era] (deg.market_clearings): a
+			 * series named as the reference, the participant's ERA in the
+			 * brackets; its value in force at each interval's start.
+			 */
+			s = contract_evaluator_slot(ev, i, k);
+			if (s->kind == FORMULA_REF_ROLE_INPUT && tel != NULL)
+			{
+				char	   *ref = psprintf("roles.%s.roleInputs.%s", deg_role_name(s->role), s->name);
+
+				if (s->index_role >= 0)
+				{
+					EvalLineInfo info;
+
+					contract_evaluator_info(ev, i, &info);
+					ref = psprintf("%s[%s]", ref, info.participant ? info.participant : "");
+				}
+				series = telemetry_find(tel, ref);
+				if (series)
+				{
+					const SignalValues *sv = signal_values(call, series, false);
+
+					feeds[k].values = sv->values;
+					feeds[k].present = sv->present;
+					feeds[k].stride = 1;
+				}
+			}
 			continue;
+		}
 		if (s->kind == FORMULA_REF_TELEMETRY)
 		{
 			series = find_series(tel, "telemetrySources.", s->name);

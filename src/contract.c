@@ -2005,12 +2005,14 @@ typedef struct JsonbBinding
 } JsonbBinding;
 
 static void
-jsonb_bind(void *context, const ContractEvaluator *ev, int instance, int slot pg_attribute_unused(),
+jsonb_bind(void *context, const ContractEvaluator *ev, int instance, int slot,
 		   const FormulaSlot *s, FormulaValue *value)
 {
 	JsonbBinding *b = (JsonbBinding *) context;
 	JsonbValue *v = NULL;
 
+	if (contract_evaluator_dynamic_slot(ev, instance, slot) == NULL)
+		return;					/* bindings give telemetry, signals and built-ins only */
 	if (s->kind == FORMULA_REF_TELEMETRY && b->telemetry && b->telemetry->type == jbvBinary)
 	{
 		JsonbValue *src = bindings_member(b->telemetry->val.binary.data, s->name);
@@ -2047,6 +2049,12 @@ contract_evaluator_nslots(const ContractEvaluator *ev, int i)
 }
 
 const FormulaSlot *
+contract_evaluator_slot(const ContractEvaluator *ev, int i, int slot)
+{
+	return formula_program_slot(ev->instances[i].program->program, slot);
+}
+
+const FormulaSlot *
 contract_evaluator_dynamic_slot(const ContractEvaluator *ev, int i, int slot)
 {
 	const EvalInstance *inst = &ev->instances[i];
@@ -2072,12 +2080,10 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *
 	memcpy(scratch, inst->slots, sizeof(FormulaValue) * inst->nslots);
 	for (k = 0; k < inst->nslots; k++)
 	{
-		const FormulaSlot *s;
+		const FormulaSlot *s = formula_program_slot(inst->program->program, k);
 
-		if (!inst->dynamic[k])
-			continue;
-		s = formula_program_slot(inst->program->program, k);
-		if (!interval_value(s, interval, &scratch[k]) && bind != NULL)
+		/* the binder sees every slot: it may also give a role input per interval */
+		if (!(inst->dynamic[k] && interval_value(s, interval, &scratch[k])) && bind != NULL)
 			bind(context, cache, i, k, s, &scratch[k]);
 	}
 	env.slots = scratch;
