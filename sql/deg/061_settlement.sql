@@ -361,7 +361,8 @@ BEGIN
     IF p IS NOT NULL THEN
         p := p - lookback * period_length;
     ELSE
-        SELECT deg.period_start(min(c.created_at), period_length) INTO p FROM deg.contracts c WHERE c.status <> 'PENDING';
+        SELECT deg.period_start(min(least(c.created_at, deg.contract_created_at(c.body))), period_length) INTO p
+          FROM deg.contracts c WHERE c.status <> 'PENDING';
     END IF;
     IF p IS NULL THEN
         PERFORM deg.settle_progress(NULL, NULL, NULL);
