@@ -125,27 +125,25 @@ RETURNS TABLE (contract_id text, entry_id bigint, problem text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg
 AS $$
+    -- each entry checked on its own (its digest covers its stored prev_digest and
+    -- its content) and against its predecessor (prev_digest is the previous
+    -- entry's digest); together these hold the whole chain, and a break is named
+    -- where it is: an edited entry, or the entry after a removed or re-hashed one
     SELECT v.contract_id, v.entry_id,
-           CASE WHEN v.digest IS DISTINCT FROM v.expected THEN 'the entry does not match its digest'
+           CASE WHEN v.digest IS DISTINCT FROM v.own THEN 'the entry does not match its digest'
                 ELSE 'the entry does not follow the previous entry of its contract' END
       FROM (SELECT l.contract_id, l.entry_id, l.digest, l.prev_digest,
-                   deg.ledger_digest(NULL, deg.ledger_entry_text(l.entry_id, l.run_id, l.contract_id, l.period, l.kind,
-                                                                 l.line, l.participant, l.from_role, l.to_role,
-                                                                 l.payer_role, l.payer, l.payee_role, l.payee, l.amount,
-                                                                 l.signed_amount, l.currency, l.quantity, l.adjusts,
-                                                                 l.recorded_at)) OVER w AS chained,
                    lag(l.digest) OVER w AS expected_prev,
-                   deg.ledger_digest_step(lag(l.digest) OVER w, NULL,
+                   deg.ledger_digest_step(l.prev_digest, NULL,
                                           deg.ledger_entry_text(l.entry_id, l.run_id, l.contract_id, l.period, l.kind,
                                                                 l.line, l.participant, l.from_role, l.to_role,
                                                                 l.payer_role, l.payer, l.payee_role, l.payee, l.amount,
                                                                 l.signed_amount, l.currency, l.quantity, l.adjusts,
-                                                                l.recorded_at)) AS expected
+                                                                l.recorded_at)) AS own
               FROM deg.ledger l
              WHERE ledger_verify.contract_id IS NULL OR l.contract_id = ledger_verify.contract_id
             WINDOW w AS (PARTITION BY l.contract_id ORDER BY l.entry_id)) v
-     WHERE v.digest IS DISTINCT FROM v.expected OR v.prev_digest IS DISTINCT FROM v.expected_prev
-        OR v.digest IS DISTINCT FROM v.chained
+     WHERE v.digest IS DISTINCT FROM v.own OR v.prev_digest IS DISTINCT FROM v.expected_prev
      ORDER BY v.contract_id, v.entry_id
 $$;
 COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does not match their content or chain (none: the ledger is intact)';

@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 SET TimeZone = 'UTC';
 
-SELECT plan(58);
+SELECT plan(57);
 
 -- money rounding written out independently of deg: half to even, symmetric
 CREATE FUNCTION pg_temp.half_even(x numeric, places integer) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
@@ -299,11 +299,9 @@ SELECT * FROM deg.ledger WHERE contract_id = 'k-energy' ORDER BY entry_id OFFSET
 SET session_replication_role = replica;     -- a superuser going around the append-only trigger
 UPDATE deg.ledger SET amount = 0.08, signed_amount = -0.08 WHERE entry_id = (SELECT entry_id FROM victim);
 RESET session_replication_role;
-SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify() LIMIT 1$$,
+SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify()$$,
     $$SELECT contract_id, entry_id, 'the entry does not match its digest' FROM victim$$,
-    'an edited amount is named by ledger_verify');
-SELECT is_empty($$SELECT * FROM deg.ledger_verify() WHERE contract_id <> 'k-energy' OR entry_id < (SELECT entry_id FROM victim)$$,
-    'and nothing before it or in other contracts');
+    'an edited amount is named by ledger_verify, and only it');
 SELECT is((SELECT count(*)::int FROM deg.ledger_verify('k-ev')), 0, 'ledger_verify(contract) checks one contract');
 -- the forger recomputes the edited entry's digest: the next entry no longer follows it
 SET session_replication_role = replica;
@@ -313,9 +311,10 @@ UPDATE deg.ledger l SET digest = deg.ledger_digest_step(l.prev_digest, NULL,
                               l.currency, l.quantity, l.adjusts, l.recorded_at))
  WHERE entry_id = (SELECT entry_id FROM victim);
 RESET session_replication_role;
-SELECT is((SELECT min(entry_id) FROM deg.ledger_verify('k-energy')),
-          (SELECT min(l.entry_id) FROM deg.ledger l, victim v WHERE l.contract_id = v.contract_id AND l.entry_id > v.entry_id),
-    'an edit whose digest was recomputed is caught at the entry after it');
+SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify('k-energy')$$,
+    $$SELECT v.contract_id, min(l.entry_id), 'the entry does not follow the previous entry of its contract'
+        FROM deg.ledger l, victim v WHERE l.contract_id = v.contract_id AND l.entry_id > v.entry_id GROUP BY 1$$,
+    'an edit whose digest was recomputed is caught at the entry after it, which no longer follows');
 -- put it back: intact again
 SET session_replication_role = replica;
 UPDATE deg.ledger l SET amount = v.amount, signed_amount = v.signed_amount, digest = v.digest FROM victim v WHERE l.entry_id = v.entry_id;
@@ -325,9 +324,10 @@ SELECT is_empty($$SELECT * FROM deg.ledger_verify()$$, 'restored, the chain veri
 SET session_replication_role = replica;
 DELETE FROM deg.ledger WHERE entry_id = (SELECT entry_id FROM victim);
 RESET session_replication_role;
-SELECT results_eq($$SELECT contract_id, entry_id FROM deg.ledger_verify() LIMIT 1$$,
-    $$SELECT contract_id, (SELECT min(entry_id) FROM deg.ledger l WHERE l.contract_id = v.contract_id AND l.entry_id > v.entry_id) FROM victim v$$,
-    'a deleted middle entry is detected at the entry that followed it');
+SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify()$$,
+    $$SELECT contract_id, (SELECT min(entry_id) FROM deg.ledger l WHERE l.contract_id = v.contract_id AND l.entry_id > v.entry_id),
+             'the entry does not follow the previous entry of its contract' FROM victim v$$,
+    'a deleted middle entry is detected at the entry that followed it, which no longer follows');
 SET session_replication_role = replica;
 INSERT INTO deg.ledger SELECT * FROM victim;
 RESET session_replication_role;
