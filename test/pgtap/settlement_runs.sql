@@ -25,6 +25,13 @@ BEGIN
     DROP FUNCTION IF EXISTS public.sr_slow_rows();
 END $$;
 SELECT pg_temp.clean();
+-- a settlement job that settlement_cron.sql could not remove would take the runs' lock
+DO $$
+BEGIN
+    IF to_regclass('cron.job') IS NOT NULL THEN
+        PERFORM cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'deg-pgtap-%';
+    END IF;
+END $$;
 
 -- 2,000 contracts on their own meters (4 hourly readings a day, 8 days), and one
 -- whose meter is a view that takes as long as the session's sr.sleep says
@@ -71,8 +78,9 @@ CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
                   split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user)
 $$;
 CREATE FUNCTION pg_temp.settle_sql(day date, answer text DEFAULT 'run_id') RETURNS text LANGUAGE sql AS $$
-    SELECT format('SELECT (deg.settle(tstzrange(%L::timestamptz, %L::timestamptz + interval ''1 day''), %L::text[])).%I',
-                  day, day, (SELECT ids FROM ids), answer)
+    SELECT format('SELECT (deg.settle(tstzrange(%L::timestamptz, %L::timestamptz + interval ''1 day''),
+                                      ARRAY(SELECT contract_id FROM deg.contracts WHERE contract_id LIKE ''sr-%%''))).%I',
+                  day, day, answer)
 $$;
 -- the other sessions' statements, without their status lines in the test output
 CREATE FUNCTION pg_temp.remote(conn text, sql text) RETURNS void LANGUAGE plpgsql AS $$
