@@ -166,7 +166,7 @@ SELECT is((SELECT count(*)::int FROM (SELECT round FROM answers GROUP BY round
 SELECT is((SELECT count(*)::int FROM answers l JOIN answers w ON w.round = l.round AND w.run_id IS NOT NULL
             WHERE l.sqlstate = '55P03' AND l.message = format('another settlement run is in progress (backend %s)', w.pid)), 3,
     'the refusal names the backend of the run in progress');
-SELECT is((SELECT count(*)::int FROM deg.settlement_runs WHERE contract_ids = (SELECT ids FROM ids)), 3,
+SELECT is((SELECT count(*)::int FROM deg.settlement_runs WHERE contract_ids @> (SELECT ids FROM ids) AND contract_ids <@ (SELECT ids FROM ids)), 3,
     'one settlement run per period was recorded');
 SELECT is((SELECT count(*)::int FROM deg.ledger WHERE contract_id LIKE 'sr-%'), 3 * 2001,
     'and exactly one set of entries: one per contract and period');
