@@ -167,9 +167,6 @@ CREATE TABLE deg.contract_feeds (
 );
 CREATE INDEX contract_feeds_era_idx ON deg.contract_feeds (source_era);
 COMMENT ON TABLE deg.contract_feeds IS 'the telemetry sources (with the ERA of their device) and input signals of every contract';
--- derived from deg.contracts by the trigger below, which refills it when a dump's
--- contracts are restored: registered, but no rows are dumped (they would collide)
-SELECT pg_catalog.pg_extension_config_dump('deg.contract_feeds', 'WHERE false');
 
 CREATE FUNCTION deg.contract_feed_list(c deg.contract)
 RETURNS TABLE (ref text, kind text, source_type text, source_era deg.era, signal_id text)
