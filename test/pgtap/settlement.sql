@@ -144,10 +144,13 @@ INSERT INTO deg.meter_readings (meter, reading_interval, imported_kwh, exported_
     ('meter-1.example.com', '[2025-01-10 10:00, 2025-01-10 11:00)', 2.5, 0),
     ('meter-1.example.com', '[2025-01-10 11:00, 2025-01-10 12:00)', 1.25, 0.5),
     ('meter-1.example.com', '[2025-01-10 12:00, 2025-01-10 13:00)', 0, 1);
--- k-p2p: 4.2 + 5.6 = 9.8 kWh delivered: 1.47 USD to the seller, 0.245 -> 0.24 USD wheeling
-INSERT INTO deg.trade_allocations (contract_id, meter, allocation_interval, allocated_kwh) VALUES
-    ('k-p2p', '100200300.meters.example.com', '[2025-01-10 10:00, 2025-01-10 14:00)', 4.2),
-    ('k-p2p', '100200300.meters.example.com', '[2025-01-10 14:00, 2025-01-10 18:00)', 5.6);
+-- k-p2p, settled on actuals: the seller meter exports 4.2 + 5.6 = 9.8 kWh in the
+-- trade window (10:00-18:00; what it exports after is no part of the trade):
+-- 1.47 USD to the seller, 0.245 -> 0.24 USD wheeling
+INSERT INTO deg.meter_readings (meter, reading_interval, imported_kwh, exported_kwh) VALUES
+    ('100200300', '[2025-01-10 10:00, 2025-01-10 14:00)', 0, 4.2),
+    ('100200300', '[2025-01-10 14:00, 2025-01-10 18:00)', 0, 5.6),
+    ('100200300', '[2025-01-10 18:00, 2025-01-10 19:00)', 0, 3);
 -- k-ev: 12.345 kWh in 30 min = 24.69 kW < 30: 222.21 INR, penalty (30 - 24.69) x 1.5 = 7.965 -> 7.96 INR
 INSERT INTO deg.charge_data_records (session_id, evse, start_time, end_time, energy_kwh)
 VALUES ('k-ev-1', 'IN*ECO*BTM*01*CCS2*A', '2025-01-10 10:00', '2025-01-10 10:30', 12.345);
