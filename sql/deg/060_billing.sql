@@ -484,7 +484,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = contract_billing.contract_id) THEN
         RAISE EXCEPTION 'contract % does not exist', contract_id USING ERRCODE = '42704';
     END IF;
-    FOR l IN EXECUTE deg.billing_sql(format('{id} = %L', contract_id)) USING period LOOP
+    FOR l IN EXECUTE 'SELECT * FROM (' || deg.billing_sql(format('{id} = %L', contract_id))
+                     || ') q ORDER BY q.kind, length(q.line), q.line, q.participant' USING period LOOP
         CONTINUE WHEN l.kind = 'metric';
         PERFORM deg.billing_check(l);
         IF l.payer IS NULL OR l.payee IS NULL THEN
