@@ -39,6 +39,9 @@
 #include "era.h"
 #include "market.h"
 
+/* currencies named in the error for a market in several */
+#define MAX_CURRENCIES_SHOWN 5
+
 #define PG_GETARG_CURVE_PP(n) ((struct varlena *) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n)))
 
 /* ---------- errors ---------- */
@@ -49,19 +52,6 @@ report_nomem(void)
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("out of memory")));
-}
-
-/* the DETAIL of an invalid curve: which part of it */
-static int
-curve_errdetail(const CurveError *err)
-{
-	if (err->point > 0 && err->field[0] != '\0')
-		return errdetail("The problem is field \"%s\" of curve point %d.", err->field, err->point);
-	if (err->point > 0)
-		return errdetail("The problem is curve point %d.", err->point);
-	if (err->field[0] != '\0')
-		return errdetail("The problem is field \"%s\".", err->field);
-	return 0;
 }
 
 /* ---------- datums ---------- */
@@ -102,8 +92,7 @@ deg_curve_from_node(const JsonNode *node, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 what ? errmsg("invalid offer curve in %s: %s", what, err.message)
-				 : errmsg("invalid offer curve: %s", err.message),
-				 curve_errdetail(&err)));
+				 : errmsg("invalid offer curve: %s", err.message)));
 	return curve;
 }
 
@@ -994,6 +983,46 @@ bad:
 	return NULL;
 }
 
+/* the error for a market in several currencies: the rows come in any order, so name them sorted */
+static void
+report_currencies(const Market *m)
+{
+	const char *seen[MAX_CURRENCIES_SHOWN];
+	int			nseen = 0;
+	bool		more = false;
+	StringInfoData list;
+	size_t		i;
+	int			k;
+
+	for (i = 0; i < m->n; i++)
+	{
+		const char *c = m->p[i].curve->currency;
+		int			pos = 0;
+
+		while (pos < nseen && strcmp(seen[pos], c) < 0)
+			pos++;
+		if (pos < nseen && strcmp(seen[pos], c) == 0)
+			continue;
+		if (nseen == MAX_CURRENCIES_SHOWN)
+		{
+			more = true;
+			if (pos == nseen)
+				continue;
+			nseen--;
+		}
+		memmove(&seen[pos + 1], &seen[pos], (nseen - pos) * sizeof(seen[0]));
+		seen[pos] = c;
+		nseen++;
+	}
+	initStringInfo(&list);
+	for (k = 0; k < nseen; k++)
+		appendStringInfo(&list, "%s%s", k == 0 ? "" : (k == nseen - 1 && !more) ? " and " : ", ", seen[k]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("offer curves in %s%s cannot clear in one market", list.data, more ? " and others" : ""),
+			 errdetail("A market clears in one currency.")));
+}
+
 PG_FUNCTION_INFO_V1(clear_market_agg_final);
 Datum
 clear_market_agg_final(PG_FUNCTION_ARGS)
@@ -1036,22 +1065,6 @@ clear_market_agg_final(PG_FUNCTION_ARGS)
 		}
 	}
 	if (market_currency_mismatch(&m) < m.n)
-	{
-		/* the rows come in any order: name the first and last currency */
-		const char *lo = m.p[0].curve->currency;
-		const char *hi = lo;
-
-		for (i = 1; i < m.n; i++)
-		{
-			if (strcmp(m.p[i].curve->currency, lo) < 0)
-				lo = m.p[i].curve->currency;
-			if (strcmp(m.p[i].curve->currency, hi) > 0)
-				hi = m.p[i].curve->currency;
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("offer curves in %s and %s cannot clear in one market", lo, hi),
-				 errdetail("A market clears in one currency.")));
-	}
+		report_currencies(&m);
 	PG_RETURN_DATUM(market_result(&m));
 }
