@@ -79,7 +79,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         result := SQLSTATE || ': ' || SQLERRM;
     END;
-    EXECUTE format('COPY (SELECT 1 WHERE false) TO %L', f);
+    EXECUTE format('COPY (SELECT 1 WHERE false) TO PROGRAM %L', 'rm -f ' || f);
     RETURN result;
 END $$;
 SELECT name, received, received = c::text AS round_trip

@@ -54,6 +54,17 @@ report_nomem(void)
 			 errmsg("out of memory")));
 }
 
+/* what is wrong with stored or received bytes, without the core's "invalid offer curve data: " */
+static const char *
+data_problem(const CurveError *err)
+{
+	static const char prefix[] = "invalid offer curve data: ";
+
+	if (strncmp(err->message, prefix, sizeof(prefix) - 1) == 0)
+		return err->message + sizeof(prefix) - 1;
+	return err->message;
+}
+
 /* ---------- datums ---------- */
 
 struct varlena *
@@ -77,8 +88,8 @@ deg_curve_from_datum(const struct varlena *v, const char *what)
 	if (curve == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 what ? errmsg("corrupted deg.offer_curve value in %s: %s", what, err.message)
-				 : errmsg("corrupted deg.offer_curve value: %s", err.message)));
+				 what ? errmsg("corrupted deg.offer_curve value in %s: %s", what, data_problem(&err))
+				 : errmsg("corrupted deg.offer_curve value: %s", data_problem(&err))));
 	return curve;
 }
 
@@ -163,7 +174,7 @@ offer_curve_recv(PG_FUNCTION_ARGS)
 	if (curve == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary deg.offer_curve: %s", err.message)));
+				 errmsg("invalid binary deg.offer_curve: %s", data_problem(&err))));
 	result = deg_curve_to_datum(curve);
 	curve_free(curve);
 	PG_RETURN_POINTER(result);
@@ -362,6 +373,53 @@ fixed_to_numeric(int64 value, int scale)
 	return n;
 }
 
+/*
+ * The same for a power in nano-kW (|value| < 10^18), without 128-bit
+ * arithmetic: the hot path of clear_market's rows.  The base-10000 digits
+ * are those of the integer part (below 10^9: three) and of the nine
+ * decimals padded to twelve (three more).
+ */
+static Numeric
+nano_to_numeric(int64 value)
+{
+	Decimal		d = DEC_INIT;
+	uint64		mag = value < 0 ? (uint64) 0 - (uint64) value : (uint64) value;
+	uint64		whole = mag / CURVE_NANO;
+	uint64		frac = mag % CURVE_NANO;
+	uint64		frac12 = frac * 1000;
+	int16		g[6];
+	int			first = 0;
+	int			last = 5;
+
+	Assert(whole < CURVE_NANO);
+	if (mag == 0)
+		return decimal_to_numeric(&d);
+	g[0] = (int16) (whole / 100000000);
+	g[1] = (int16) (whole / 10000 % 10000);
+	g[2] = (int16) (whole % 10000);
+	g[3] = (int16) (frac12 / 100000000);
+	g[4] = (int16) (frac12 / 10000 % 10000);
+	g[5] = (int16) (frac12 % 10000);
+	while (g[first] == 0)
+		first++;
+	while (g[last] == 0)
+		last--;
+	if (frac != 0)
+	{
+		d.dscale = CURVE_SCALE;
+		while (frac % 10 == 0)
+		{
+			frac /= 10;
+			d.dscale--;
+		}
+	}
+	d.ndigits = last - first + 1;
+	d.weight = 2 - first;
+	d.sign = value < 0 ? DEC_NEG : DEC_POS;
+	memcpy(d.inline_digits, g + first, sizeof(int16) * d.ndigits);
+	return decimal_to_numeric(&d);
+}
+
 static void
 append_fixed(StringInfo s, int64 value, int scale)
 {
@@ -426,21 +484,30 @@ market_free(Market *m)
 	m->p = NULL;
 }
 
-/* participant i from stored curve bytes and an era datum; what names the curve in errors */
-static void
-market_set(Market *m, size_t i, struct varlena *curve, const struct varlena *era,
-		   const char *what)
+/*
+ * Participant i: its curve read from stored bytes (into the market's
+ * context), its key from an era's sort key; false with err filled when the
+ * bytes are not a valid curve.
+ */
+static bool
+market_set(Market *m, size_t i, const char *curve, size_t len,
+		   const uint8 *key, size_t keylen, CurveError *err)
 {
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(m->cxt);
 
-	/* array elements are never compressed or external, but a caller's datum may be */
-	if (VARATT_IS_COMPRESSED(curve) || VARATT_IS_EXTERNAL(curve))
-		curve = PG_DETOAST_DATUM_PACKED(PointerGetDatum(curve));
-	old = MemoryContextSwitchTo(m->cxt);
-	m->p[i].curve = deg_curve_from_datum(curve, what);
+	m->p[i].curve = curve_deserialize((const uint8_t *) curve, len, err);
 	MemoryContextSwitchTo(old);
-	m->p[i].key = era_datum_key(era);
-	m->p[i].keylen = era_datum_keylen(era);
+	m->p[i].key = key;
+	m->p[i].keylen = keylen;
+	return m->p[i].curve != NULL;
+}
+
+static void
+report_corrupted_participant(const char *what, const CurveError *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("corrupted deg.offer_curve value %s: %s", what, data_problem(err))));
 }
 
 /* the first participant whose currency differs from the first one's, or n */
@@ -525,7 +592,6 @@ market_from_arrays(FunctionCallInfo fcinfo, Market *m, MarketArrays *arrays)
 	ArrayType  *eras = PG_GETARG_ARRAYTYPE_P(1);
 	int			ncurves = array_elements(curves, "curves", &arrays->curves, &arrays->curve_lbound);
 	int			neras = array_elements(eras, "participants", &arrays->eras, &arrays->era_lbound);
-	char		what[32];
 	size_t		bad;
 	int			i;
 
@@ -542,9 +608,14 @@ market_from_arrays(FunctionCallInfo fcinfo, Market *m, MarketArrays *arrays)
 	market_init(m, (size_t) ncurves);
 	for (i = 0; i < ncurves; i++)
 	{
-		snprintf(what, sizeof(what), "curves[%d]", arrays->curve_lbound + i);
-		market_set(m, (size_t) i, (struct varlena *) DatumGetPointer(arrays->curves[i]),
-				   (const struct varlena *) DatumGetPointer(arrays->eras[i]), what);
+		/* array elements are never compressed or external */
+		const struct varlena *curve = (const struct varlena *) DatumGetPointer(arrays->curves[i]);
+		const struct varlena *era = (const struct varlena *) DatumGetPointer(arrays->eras[i]);
+		CurveError	err;
+
+		if (!market_set(m, (size_t) i, VARDATA_ANY(curve), VARSIZE_ANY_EXHDR(curve),
+						era_datum_key(era), era_datum_keylen(era), &err))
+			report_corrupted_participant(psprintf("in curves[%d]", arrays->curve_lbound + i), &err);
 	}
 	bad = market_currency_mismatch(m);
 	if (bad < m->n)
@@ -586,7 +657,7 @@ deg_clear_market(PG_FUNCTION_ARGS)
 	{
 		old = MemoryContextSwitchTo(row_cxt);
 		values[0] = arrays.eras[i];
-		values[1] = NumericGetDatum(fixed_to_numeric(r.setpoints[i].cleared, CURVE_SCALE));
+		values[1] = NumericGetDatum(nano_to_numeric(r.setpoints[i].cleared));
 		values[2] = price;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
@@ -1043,25 +1114,17 @@ clear_market_agg_final(PG_FUNCTION_ARGS)
 		const char *e = agg_next(st, &pos, &elen);
 		const char *c = agg_next(st, &pos, &clen);
 		CurveError	err;
-		MemoryContext old;
 
 		if (elen < 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("invalid deg.clear_market_agg state")));
-		m.p[i].key = (const uint8_t *) e + 1;
-		m.p[i].keylen = elen - 1;
-		old = MemoryContextSwitchTo(m.cxt);
-		m.p[i].curve = curve_deserialize((const uint8_t *) c, clen, &err);
-		MemoryContextSwitchTo(old);
-		if (m.p[i].curve == NULL)
+		if (!market_set(&m, i, c, clen, (const uint8 *) e + 1, elen - 1, &err))
 		{
 			char		era[ERA_MAX_FORMAT];
 
-			era_format(m.p[i].key, m.p[i].keylen, era);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("corrupted deg.offer_curve value of participant %s: %s", era, err.message)));
+			era_format((const uint8 *) e + 1, elen - 1, era);
+			report_corrupted_participant(psprintf("of participant %s", era), &err);
 		}
 	}
 	if (market_currency_mismatch(&m) < m.n)

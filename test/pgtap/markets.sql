@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS deg;
 RESET client_min_messages;
 SET search_path = deg, public;
 
-SELECT plan(36);
+SELECT plan(37);
 
 -- ---------- random markets ----------
 
@@ -132,6 +132,10 @@ SELECT is((SELECT count(*) FROM cleared c JOIN summary s USING (market)
               AND NOT ((s.supply_kw > s.demand_kw AND c.value_kw > 0) OR (s.demand_kw > s.supply_kw AND c.value_kw < 0))),
           0::bigint,
           'every cleared power is the curve''s power at the price, except on the long side');
+SELECT is((SELECT count(*) FROM cleared
+            WHERE cleared_kw::text !~ '^-?[0-9]+(\.[0-9]*[1-9])?$' OR scale(cleared_kw) > 9
+               OR (cleared_kw = value_kw AND cleared_kw::text <> value_kw::text)),
+          0::bigint, 'cleared powers are written with at most 9 decimals and no trailing zeros, as curve_power writes them');
 SELECT is((SELECT count(*) FROM cleared
             WHERE cleared_kw <> value_kw
               AND NOT (sign(cleared_kw) IN (0, sign(value_kw)) AND abs(cleared_kw) < abs(value_kw))),
