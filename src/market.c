@@ -985,7 +985,11 @@ clear_market_agg_combine(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
+	}
 	if (a == NULL)
 		a = agg_state_new(cxt);
 	old = MemoryContextSwitchTo(cxt);
