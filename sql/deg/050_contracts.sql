@@ -149,6 +149,9 @@ AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.status := deg.contract_status(NEW.body);
+        IF EXISTS (SELECT 1 FROM deg.contract_participants(NEW.body) p WHERE p.role = 'GRID_OPERATOR') THEN
+            PERFORM deg.p2p_trade_cap_check(NEW.body);
+        END IF;
         INSERT INTO deg.contract_events (contract_id, event, to_status)
         VALUES (NEW.contract_id, 'created', NEW.status);
         RETURN NEW;
@@ -168,6 +171,11 @@ BEGIN
     END IF;
     NEW.status := deg.contract_status(NEW.body);
     NEW.updated_at := now();
+    -- a fixed-price trade stays within the grid operator's caps (deg.p2p_trade_cap_check)
+    IF NEW.body::text <> OLD.body::text
+       AND EXISTS (SELECT 1 FROM deg.contract_participants(NEW.body) p WHERE p.role = 'GRID_OPERATOR') THEN
+        PERFORM deg.p2p_trade_cap_check(NEW.body);
+    END IF;
     IF NEW.status <> OLD.status THEN
         INSERT INTO deg.contract_events (contract_id, event, from_status, to_status)
         VALUES (NEW.contract_id, 'status', OLD.status, NEW.status);

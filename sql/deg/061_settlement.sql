@@ -198,6 +198,8 @@ BEGIN
     END IF;
 
     INSERT INTO deg.settlement_runs (period, contract_ids) VALUES (period, contract_ids) RETURNING * INTO run;
+    -- fixed-price trades are billed on the energy their seller meters delivered
+    PERFORM deg.allocate_trades(period, contract_ids);
     SELECT count(*) INTO n_contracts FROM deg.contracts c
      WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids));
     PERFORM deg.settle_progress('computing', 0, n_contracts);
