@@ -368,7 +368,17 @@ DECLARE
         format($q$SELECT a.contract_id, 'deliveredQuantity', a.allocation_interval, 'value',
                          a.allocated_kwh, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.trade_allocations a
-                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id'))];
+                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id')),
+        -- a market's clearings: the clearing agent's role inputs for each interval
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearingPrice', m.clearing_interval,
+                         'value', m.clearing_price, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
+                    FROM deg.market_clearings m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id')),
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearedPower[' || m.participant::text || ']',
+                         m.clearing_interval, 'value', m.cleared_kw, NULL::numeric, NULL::numeric, NULL::numeric,
+                         NULL::numeric, NULL::numeric
+                    FROM deg.market_setpoints m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id'))];
     b record;
     time_type regtype;
     fields text;
