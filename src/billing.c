@@ -724,6 +724,12 @@ lines_bind(void *context, const ContractEvaluator *ev pg_attribute_unused(), int
 	value->number = feed->values[at];
 }
 
+static void
+settlement_interval_context(void *arg)
+{
+	errcontext("inputParameters.settlementInterval of contract %s", (const char *) arg);
+}
+
 /* the settlement interval starts of a period, from inputParameters.settlementInterval */
 static void
 period_bins(LinesCall *call, const char *step, int64 start, int64 end)
@@ -740,8 +746,15 @@ period_bins(LinesCall *call, const char *step, int64 start, int64 end)
 		return;
 	if (step != NULL)
 	{
+		ErrorContextCallback errcb;
+
+		errcb.callback = settlement_interval_context;
+		errcb.arg = (void *) contract_evaluator_id(call->ev);
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(step),
 												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		error_context_stack = errcb.previous;
 		if (iv->month < 0 || iv->day < 0 || iv->time < 0 || (iv->month == 0 && iv->day == 0 && iv->time == 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -936,7 +949,37 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 
 		feeds[k].values = NULL;
 		if (s == NULL)
+		{
+			/*
+			 * A role input given per interval, e.g. a market's clearingPrice
+			 * and clearedPower[PROSUMER.era] (deg.market_clearings): a
+			 * series named as the reference, the participant's ERA in the
+			 * brackets; its value in force at each interval's start.
+			 */
+			s = contract_evaluator_slot(ev, i, k);
+			if (s->kind == FORMULA_REF_ROLE_INPUT && tel != NULL)
+			{
+				char	   *ref = psprintf("roles.%s.roleInputs.%s", deg_role_name(s->role), s->name);
+
+				if (s->index_role >= 0)
+				{
+					EvalLineInfo info;
+
+					contract_evaluator_info(ev, i, &info);
+					ref = psprintf("%s[%s]", ref, info.participant ? info.participant : "");
+				}
+				series = telemetry_find(tel, ref);
+				if (series)
+				{
+					const SignalValues *sv = signal_values(call, series, false);
+
+					feeds[k].values = sv->values;
+					feeds[k].present = sv->present;
+					feeds[k].stride = 1;
+				}
+			}
 			continue;
+		}
 		if (s->kind == FORMULA_REF_TELEMETRY)
 		{
 			series = find_series(tel, "telemetrySources.", s->name);

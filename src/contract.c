@@ -35,6 +35,7 @@
 #include "contract.h"
 #include "decimal_glue.h"
 #include "era.h"
+#include "tariff.h"
 
 #define CONTRACT_FORMAT_VERSION 1
 
@@ -1580,6 +1581,7 @@ typedef struct EvalCache
 	FormulaStack *stack;
 	const char *currency;		/* NULL when the contract states none */
 	FormulaValue *scratch;		/* room for the largest instance's slots */
+	DegTariffFormulaContext tariff; /* the site's time zone for tariff() */
 } EvalCache;
 
 static const RoleEntry *
@@ -1643,6 +1645,22 @@ fill_static_slot(const ContractModel *m, EvalInstance *inst, int i)
 			break;
 	}
 	node_value(node, s->type, &inst->slots[i], ctx);
+
+	/*
+	 * An object can only be tariff()'s first argument: read it as a tariff
+	 * once, here, so that evaluating prices with the parsed tariff.
+	 */
+	if (inst->slots[i].kind == FORMULA_VALUE_OBJECT && formula_program_uses_tariff(inst->program->program))
+	{
+		DegBuf		ref;
+		char	   *what;
+
+		degbuf_init(&ref);
+		formula_slot_text(s, &ref);
+		what = pstrdup(ref.data ? ref.data : "a role input");
+		degbuf_free(&ref);
+		inst->slots[i].object = deg_tariff_from_node((const JsonNode *) inst->slots[i].object, what);
+	}
 }
 
 /*
@@ -1795,6 +1813,8 @@ contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contra
 	for (i = 0; i < cache->ninstances; i++)
 		cache->instances[i] = *(EvalInstance *) list_nth(instances, i);
 	cache->scratch = palloc(sizeof(FormulaValue) * maxslots);
+	/* tariffs are read in the site's time zone: inputParameters.timeZone, else UTC */
+	deg_tariff_formula_init(&cache->tariff, string_at(json_get(cache->model->doc, "inputParameters"), "timeZone"));
 	MemoryContextSwitchTo(old);
 	return cache;
 }
@@ -1985,12 +2005,14 @@ typedef struct JsonbBinding
 } JsonbBinding;
 
 static void
-jsonb_bind(void *context, const ContractEvaluator *ev, int instance, int slot pg_attribute_unused(),
+jsonb_bind(void *context, const ContractEvaluator *ev, int instance, int slot,
 		   const FormulaSlot *s, FormulaValue *value)
 {
 	JsonbBinding *b = (JsonbBinding *) context;
 	JsonbValue *v = NULL;
 
+	if (contract_evaluator_dynamic_slot(ev, instance, slot) == NULL)
+		return;					/* bindings give telemetry, signals and built-ins only */
 	if (s->kind == FORMULA_REF_TELEMETRY && b->telemetry && b->telemetry->type == jbvBinary)
 	{
 		JsonbValue *src = bindings_member(b->telemetry->val.binary.data, s->name);
@@ -2027,6 +2049,12 @@ contract_evaluator_nslots(const ContractEvaluator *ev, int i)
 }
 
 const FormulaSlot *
+contract_evaluator_slot(const ContractEvaluator *ev, int i, int slot)
+{
+	return formula_program_slot(ev->instances[i].program->program, slot);
+}
+
+const FormulaSlot *
 contract_evaluator_dynamic_slot(const ContractEvaluator *ev, int i, int slot)
 {
 	const EvalInstance *inst = &ev->instances[i];
@@ -2052,18 +2080,16 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *
 	memcpy(scratch, inst->slots, sizeof(FormulaValue) * inst->nslots);
 	for (k = 0; k < inst->nslots; k++)
 	{
-		const FormulaSlot *s;
+		const FormulaSlot *s = formula_program_slot(inst->program->program, k);
 
-		if (!inst->dynamic[k])
-			continue;
-		s = formula_program_slot(inst->program->program, k);
-		if (!interval_value(s, interval, &scratch[k]) && bind != NULL)
+		/* the binder sees every slot: it may also give a role input per interval */
+		if (!(inst->dynamic[k] && interval_value(s, interval, &scratch[k])) && bind != NULL)
 			bind(context, cache, i, k, s, &scratch[k]);
 	}
 	env.slots = scratch;
 	env.nslots = inst->nslots;
-	env.tariff = NULL;
-	env.tariff_context = NULL;
+	env.tariff = deg_tariff_formula;
+	env.tariff_context = &cache->tariff;
 
 	/*
 	 * The stack's values grow in place and are kept for the next call, so

@@ -64,11 +64,12 @@ extern bool contract_evaluator_metric_target(const ContractEvaluator *ev, int i,
  */
 extern int	contract_evaluator_nslots(const ContractEvaluator *ev, int i);
 extern const FormulaSlot *contract_evaluator_dynamic_slot(const ContractEvaluator *ev, int i, int slot);
+extern const FormulaSlot *contract_evaluator_slot(const ContractEvaluator *ev, int i, int slot);
 
 /*
- * A binder sets *value for a dynamic slot, or leaves it as it is (missing;
- * for a signal, the value the contract states).  Values it makes must live
- * until the evaluation returns.
+ * A binder is called for every slot but the interval variables: it sets
+ * *value, or leaves it as it is (the contract's value; missing for
+ * telemetry).  Values it makes must live until the evaluation returns.
  */
 typedef void (*EvalBindFn) (void *context, const ContractEvaluator *ev, int instance, int slot,
 							const FormulaSlot *s, FormulaValue *value);

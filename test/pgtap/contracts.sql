@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(37);
+SELECT plan(39);
 
 -- an issuer and credentials for the participants
 CREATE TEMP TABLE k AS SELECT * FROM deg.keypair();
@@ -170,6 +170,17 @@ SELECT throws_ok($$SELECT deg.contract_eval(pg_temp.template('line')::deg.contra
 SELECT throws_ok($$SELECT deg.contract_eval(pg_temp.template('line')::deg.contract, '1', 'telemetrySources.cdr.energyKWh')$$,
                  '22023', 'input "telemetrySources.cdr.energyKWh" of deg.contract_eval has no value',
                  'a name without a value is refused');
+
+-- tariff(): the DEG P2P tariff example prices 10 kWh delivered 18:00-06:00 (Fri 4 Oct 2024, UTC) at its
+-- time-of-use rates, split in proportion to time: 4 h at 0.20 and 8 h at 0.10 -> 3.333 x 0.20 + 6.667 x 0.10
+\set tariff_trade `cat test/reference/deg/examples/p2p_trading_tariff/05_init/init-tariff-trade.json`
+SELECT is((SELECT round(value, 10) FROM deg.contract_eval((:'tariff_trade'::jsonb #> '{message,order,beckn:orderAttributes}')::deg.contract,
+                                                        '{"deliveredQuantity": 10}') WHERE kind = 'flow'),
+          1.3333333333, 'computeTariffPrice prices the delivery with the seller''s time-of-use tariff');
+CREATE TEMP TABLE tariff_trade AS SELECT :'tariff_trade'::jsonb #> '{message,order,beckn:orderAttributes}' AS j;
+SELECT throws_ok($$SELECT deg.contract_eval(jsonb_set(j, '{roles,0,roleInputs,tariff,elements,0,priceComponents,0,type}',
+                                                      '"POWER"')::deg.contract) FROM tariff_trade$$,
+                 '22023', NULL, 'an invalid tariff in a role input is refused, naming it');
 
 SELECT * FROM finish();
 ROLLBACK;

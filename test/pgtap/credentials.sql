@@ -12,8 +12,10 @@ SELECT has_type('deg', 'credential', 'type deg.credential exists');
 SELECT has_table('deg', 'issuers', 'deg.issuers exists');
 SELECT has_table('deg', 'status_lists', 'deg.status_lists exists');
 SELECT has_table('deg', 'credentials', 'deg.credentials exists');
+-- (deg.contract_feeds is derived from deg.contracts by a trigger, so a restore rebuilds it)
 SELECT ok((SELECT bool_and(c.oid = ANY (e.extconfig)) FROM pg_extension e, pg_class c
-            WHERE e.extname = 'deg' AND c.relnamespace = 'deg'::regnamespace AND c.relkind = 'r'),
+            WHERE e.extname = 'deg' AND c.relnamespace = 'deg'::regnamespace AND c.relkind = 'r'
+              AND c.oid <> 'deg.contract_feeds'::regclass),
           'every deg table is a config table that pg_dump includes');
 
 -- issuing, revoking and signing are not granted to PUBLIC
