@@ -309,22 +309,27 @@ telemetry_merge_sql(PG_FUNCTION_ARGS)
 
 /* ---------- the aggregate ---------- */
 
+/*
+ * A group's state is its observations and nothing else: a settlement keeps
+ * one per contract (and per worker), so every byte counts.
+ */
 typedef struct TelemetryAggState
 {
 	TelemetrySet set;
-	/* the last fields text seen, split at commas */
-	char	   *fields_text;
-	size_t		fields_len;
-	int			nfields;
-	const char *names[TELEMETRY_MAX_FIELDS];
-	size_t		lens[TELEMETRY_MAX_FIELDS];
+	bool		deserialized;	/* made by the deserialize function: combine may adopt it */
 } TelemetryAggState;
 
+/* per call site: the last fields text seen, split at commas */
 typedef struct TelemetryAggCall
 {
 	TypeCacheEntry *range_type;
 	Oid			value_types[TELEMETRY_MAX_FIELDS];
 	bool		types_checked;
+	char	   *fields_text;
+	size_t		fields_len;
+	int			nfields;
+	const char *names[TELEMETRY_MAX_FIELDS];
+	size_t		lens[TELEMETRY_MAX_FIELDS];
 } TelemetryAggCall;
 
 static TelemetryAggState *
@@ -337,7 +342,7 @@ agg_state_new(MemoryContext cxt)
 }
 
 static void
-split_fields(TelemetryAggState *state, MemoryContext cxt, const char *text, size_t len)
+split_fields(TelemetryAggCall *state, MemoryContext cxt, const char *text, size_t len)
 {
 	char	   *copy = MemoryContextAlloc(cxt, len + 1);
 	size_t		start = 0,
@@ -416,14 +421,14 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("telemetry of \"%s\" has an empty or unbounded time range", text_to_cstring(ref))));
 
-	if (state->fields_text == NULL || state->fields_len != VARSIZE_ANY_EXHDR(fields) ||
-		memcmp(state->fields_text, VARDATA_ANY(fields), state->fields_len) != 0)
-		split_fields(state, aggcxt, VARDATA_ANY(fields), VARSIZE_ANY_EXHDR(fields));
-	if (state->nfields > nvalues)
+	if (call->fields_text == NULL || call->fields_len != VARSIZE_ANY_EXHDR(fields) ||
+		memcmp(call->fields_text, VARDATA_ANY(fields), call->fields_len) != 0)
+		split_fields(call, fcinfo->flinfo->fn_mcxt, VARDATA_ANY(fields), VARSIZE_ANY_EXHDR(fields));
+	if (call->nfields > nvalues)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("telemetry_agg: \"%s\" names %d fields but %d values are given",
-						state->fields_text, state->nfields, nvalues)));
+						call->fields_text, call->nfields, nvalues)));
 	if (!call->types_checked)
 	{
 		for (f = 0; f < nvalues && f < TELEMETRY_MAX_FIELDS; f++)
@@ -441,7 +446,7 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		call->types_checked = true;
 	}
 
-	for (f = 0; f < state->nfields; f++)
+	for (f = 0; f < call->nfields; f++)
 	{
 		Datum		d;
 
@@ -498,7 +503,7 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 					}
 			}
 			if (st != DEC_OK)
-				decimal_report(st, &derr, state->names[f]);
+				decimal_report(st, &derr, call->names[f]);
 			lens[f] = dec_send_size(&dec);
 			bytes = palloc(lens[f]);
 			dec_send(&dec, bytes);
@@ -509,7 +514,7 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 
 	old = MemoryContextSwitchTo(aggcxt);
 	series = telemetry_series(&state->set, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref),
-							  state->names, state->lens, state->nfields, &err);
+							  call->names, call->lens, call->nfields, &err);
 	if (series == NULL || !telemetry_add(series, DatumGetTimestampTz(lower.val),
 										 DatumGetTimestampTz(upper.val), wire, lens, &err))
 	{
@@ -517,7 +522,7 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		telemetry_error(&err);
 	}
 	MemoryContextSwitchTo(old);
-	for (f = 0; f < state->nfields; f++)
+	for (f = 0; f < call->nfields; f++)
 		if (wire[f])
 			pfree((void *) wire[f]);
 	PG_RETURN_POINTER(state);
@@ -546,6 +551,9 @@ telemetry_agg_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
+	/* a worker's state, deserialized into the aggregate's context: take it as it is */
+	if (a == NULL && b->deserialized)
+		PG_RETURN_POINTER(b);
 	if (a == NULL)
 		a = agg_state_new(aggcxt);
 	old = MemoryContextSwitchTo(aggcxt);
@@ -582,6 +590,7 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(aggcxt);
 	telemetry_from_bytes(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &state->set, ERRCODE_DATA_CORRUPTED);
 	MemoryContextSwitchTo(old);
+	state->deserialized = true;
 	PG_RETURN_POINTER(state);
 }
 

@@ -183,7 +183,7 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 	}
 	if (set->nseries == set->capacity)
 	{
-		int			cap = set->capacity ? set->capacity * 2 : 4;
+		int			cap = set->capacity ? set->capacity * 2 : 1;	/* most sets have one or two series */
 		TelemetrySeries *grown = deg_realloc(set->series, sizeof(TelemetrySeries) * (size_t) cap);
 
 		if (grown == NULL)
