@@ -424,7 +424,12 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg
 AS $$
 SELECT format($q$
-WITH feed AS (%1$s),
+WITH feed AS (%1$s
+UNION ALL
+-- a row of no series for every contract billed: each has a group, those without telemetry one of none
+SELECT c.contract_id, NULL::text, NULL::tstzrange, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric,
+       NULL::numeric, NULL::numeric, NULL::numeric
+  FROM deg.contracts c WHERE c.status <> 'PENDING' AND %3$s),
 telemetry AS (
     SELECT contract_id, deg.telemetry_agg(ref, at, fields, v1, v2, v3, v4, v5, v6) AS telemetry
       FROM feed GROUP BY contract_id),
@@ -439,8 +444,8 @@ signals AS (
                                                WHERE b.contract_id = f.contract_id AND b.ref = f.ref))),
 lines AS (
     SELECT c.contract_id, l.*
-      FROM deg.contracts c
-      LEFT JOIN telemetry t ON t.contract_id = c.contract_id
+      FROM telemetry t
+      JOIN deg.contracts c ON c.contract_id = t.contract_id
       CROSS JOIN LATERAL deg.contract_lines(c.body, $1, t.telemetry, (SELECT signals FROM signals)) l
      WHERE c.status <> 'PENDING' AND %3$s)
 SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_role, l.to_role,

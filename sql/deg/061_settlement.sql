@@ -311,11 +311,16 @@ BEGIN
     -- before commit: every line's ledger total for the period is what was computed, every entry is
     -- a whole number of the currency's minor unit, and per currency what the period's participants
     -- pay is what they receive
+    -- (the period's entries summed once and joined, not summed again per line)
     SELECT l.contract_id, l.kind, l.line, l.signed_amount AS computed, t.total INTO bad
       FROM deg_settle_lines l
-      LEFT JOIN LATERAL (SELECT sum(e.signed_amount) AS total FROM deg.ledger e
-                          WHERE e.contract_id = l.contract_id AND e.period = settle.period AND e.kind = l.kind
-                            AND e.line = l.line AND e.participant IS NOT DISTINCT FROM l.participant) t ON true
+      LEFT JOIN (SELECT e.contract_id, e.kind, e.line, e.participant, sum(e.signed_amount) AS total
+                   FROM deg.ledger e
+                  WHERE e.period = settle.period
+                    AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))
+                  GROUP BY 1, 2, 3, 4) t
+             ON t.contract_id = l.contract_id AND t.kind = l.kind AND t.line = l.line
+            AND t.participant IS NOT DISTINCT FROM l.participant
      WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
        AND coalesce(t.total, 0) <> l.signed_amount
      LIMIT 1;

@@ -44,6 +44,13 @@ get_u16(const uint8_t *p)
 }
 
 static void
+put_u16_be(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t) (v >> 8);
+	p[1] = (uint8_t) v;
+}
+
+static void
 put_u64(uint8_t *p, uint64_t v)
 {
 	int			i;
@@ -118,10 +125,39 @@ check_name(const char *name, size_t len, const char *what, TelemetryError *err)
 	return true;
 }
 
+/* a (NUL-terminated) is the blen bytes of b; never reads past a's NUL */
 static bool
 same_name(const char *a, const char *b, size_t blen)
 {
-	return strlen(a) == blen && memcmp(a, b, blen) == 0;
+	size_t		i;
+
+	for (i = 0; i < blen; i++)
+		if (a[i] != b[i] || a[i] == '\0')
+			return false;
+	return a[blen] == '\0';
+}
+
+bool
+telemetry_check_names(const char *ref, size_t reflen, const char *const *fields,
+					  const size_t *fieldlens, int nfields, TelemetryError *err)
+{
+	int			i,
+				j;
+
+	if (!check_name(ref, reflen, "a series name", err))
+		return false;
+	if (nfields < 1 || nfields > TELEMETRY_MAX_FIELDS)
+		return fail(err, "series \"%.*s\" has %d fields; 1 to %d are allowed", SHOWN(reflen), ref,
+					nfields, TELEMETRY_MAX_FIELDS);
+	for (i = 0; i < nfields; i++)
+	{
+		if (!check_name(fields[i], fieldlens[i], "a field name", err))
+			return false;
+		for (j = 0; j < i; j++)
+			if (fieldlens[j] == fieldlens[i] && memcmp(fields[j], fields[i], fieldlens[i]) == 0)
+				return fail(err, "field \"%.*s\" is given twice", (int) fieldlens[i], fields[i]);
+	}
+	return true;
 }
 
 TelemetrySeries *
@@ -155,27 +191,8 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 		return s;
 	}
 
-	if (!check_name(ref, reflen, "a series name", err))
+	if (!telemetry_check_names(ref, reflen, fields, fieldlens, nfields, err))
 		return NULL;
-	if (nfields < 1 || nfields > TELEMETRY_MAX_FIELDS)
-	{
-		fail(err, "series \"%.*s\" has %d fields; 1 to %d are allowed", SHOWN(reflen), ref,
-			 nfields, TELEMETRY_MAX_FIELDS);
-		return NULL;
-	}
-	for (i = 0; i < nfields; i++)
-	{
-		int			j;
-
-		if (!check_name(fields[i], fieldlens[i], "a field name", err))
-			return NULL;
-		for (j = 0; j < i; j++)
-			if (fieldlens[j] == fieldlens[i] && memcmp(fields[j], fields[i], fieldlens[i]) == 0)
-			{
-				fail(err, "field \"%.*s\" is given twice", (int) fieldlens[i], fields[i]);
-				return NULL;
-			}
-	}
 	if (set->nseries >= TELEMETRY_MAX_SERIES)
 	{
 		fail(err, "more than %d series", TELEMETRY_MAX_SERIES);
@@ -197,6 +214,7 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 	s = &set->series[set->nseries];
 	memset(s, 0, sizeof(*s));
 	degbuf_init(&s->obs);
+	s->compact = set->compact;
 	s->ref = copy_name(ref, reflen);
 	for (i = 0; i < nfields && s->ref != NULL; i++)
 	{
@@ -237,6 +255,476 @@ telemetry_field_index(const TelemetrySeries *s, const char *field)
 	return -1;
 }
 
+/* ---------- values: numeric's wire format, digits and a scale, decimals ---------- */
+
+#define WIRE_POS 0x0000
+#define WIRE_NEG 0x4000
+#define COMPACT_MAX_GROUPS 4	/* base-10000 digits of a compact value: below 10^16 */
+#define COMPACT_RAW 255			/* tag of a value kept in dec_send format */
+#define COMPACT_MAX_DSCALE 253	/* the largest dscale a tag can give */
+
+static const uint64_t pow10_u64[] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+	10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL
+};
+
+#define COMPACT_LIMIT 10000000000000000ULL	/* 10^16: the magnitude of compact digits stays below */
+
+static int
+wire_int16(const uint8_t *p)
+{
+	int			v = (p[0] << 8) | p[1];
+
+	return v >= 0x8000 ? v - 0x10000 : v;
+}
+
+/*
+ * A dec_send value as its digits and scale, value = m / 10^dscale: true for
+ * a normalized value (no leading or trailing zero digit, none beyond dscale)
+ * of at most 16 decimal digits and a dscale a tag can give; false otherwise
+ * (the value is then kept as it is).
+ */
+static bool
+wire_to_digits(const uint8_t *w, size_t len, int64_t *m, int *dscale)
+{
+	int			n,
+				weight,
+				sign,
+				scale,
+				groups,
+				pad,
+				i;
+	uint64_t	a = 0;
+
+	if (len < 8)
+		return false;
+	n = wire_int16(w);
+	weight = wire_int16(w + 2);
+	sign = (w[4] << 8) | w[5];
+	scale = (w[6] << 8) | w[7];
+	if (n < 0 || len != 8 + 2 * (size_t) n || (sign != WIRE_POS && sign != WIRE_NEG) ||
+		scale > COMPACT_MAX_DSCALE)
+		return false;
+	if (n == 0)
+	{
+		*m = 0;
+		*dscale = scale;
+		return sign == WIRE_POS;
+	}
+	groups = (scale + 3) / 4;	/* base-10000 digits after the point */
+	pad = 4 * groups - scale;
+	/* digits no further than the scale allows, at most 16 decimal digits in all */
+	if (n - 1 - weight > groups || weight + groups >= COMPACT_MAX_GROUPS)
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		int			d = wire_int16(w + 8 + 2 * i);
+
+		if (d < 0 || d >= 10000 || ((i == 0 || i == n - 1) && d == 0))
+			return false;
+		a = a * 10000 + (uint64_t) d;
+	}
+	/* the digit groups missing after the last one are zeros */
+	for (i = n - 1 - weight; i < groups; i++)
+		a *= 10000;
+	if (a % pow10_u64[pad] != 0)
+		return false;			/* a nonzero digit beyond dscale */
+	a /= pow10_u64[pad];
+	*m = sign == WIRE_NEG ? -(int64_t) a : (int64_t) a;
+	*dscale = scale;
+	return true;
+}
+
+/*
+ * The base-10000 digits of m / 10^dscale (|m| below 10^16), most
+ * significant first, normalized as numeric stores them: returns ndigits
+ * and sets *weight.
+ */
+static int
+digits_of(uint64_t a, int dscale, int16_t *digits, int *weight)
+{
+	int16_t		groups[8];
+	int			fraction = (dscale + 3) / 4;
+	int			ng = 0,
+				n,
+				i;
+
+	a *= pow10_u64[4 * fraction - dscale];
+	while (a > 0)
+	{
+		groups[ng++] = (int16_t) (a % 10000);
+		a /= 10000;
+	}
+	*weight = ng - 1 - fraction;
+	if (ng == 0)
+	{
+		*weight = 0;
+		return 0;
+	}
+	/* trailing zero digits go; the leading one is not zero */
+	i = 0;
+	while (groups[i] == 0)
+		i++;
+	n = ng - i;
+	for (i = 0; i < n; i++)
+		digits[i] = groups[ng - 1 - i];
+	return n;
+}
+
+/* a decimal from digits and a scale (|m| below 10^16), without the general path's work buffers */
+static void
+decimal_of_digits(Decimal *d, int64_t m, int dscale)
+{
+	int16_t		digits[8];
+	int			weight;
+	int			n = digits_of(m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m, dscale, digits, &weight);
+
+	dec_free(d);
+	d->ndigits = n;
+	d->weight = weight;
+	d->dscale = dscale;
+	d->sign = (m < 0 && n > 0) ? DEC_NEG : DEC_POS;
+	memcpy(d->inline_digits, digits, sizeof(int16_t) * (size_t) n);
+}
+
+/* dec_send's bytes of m / 10^dscale: at most 18 */
+static size_t
+wire_of_digits(int64_t m, int dscale, uint8_t *out)
+{
+	int16_t		digits[8];
+	int			weight;
+	int			n = digits_of(m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m, dscale, digits, &weight);
+	int			sign = (m < 0 && n > 0) ? WIRE_NEG : WIRE_POS;
+	int			i;
+
+	put_u16_be(out, (uint16_t) n);
+	put_u16_be(out + 2, (uint16_t) (int16_t) weight);
+	put_u16_be(out + 4, (uint16_t) sign);
+	put_u16_be(out + 6, (uint16_t) dscale);
+	for (i = 0; i < n; i++)
+		put_u16_be(out + 8 + 2 * i, (uint16_t) digits[i]);
+	return 8 + 2 * (size_t) n;
+}
+
+/*
+ * dec_recv, with a short cut for values already normalized (what numeric
+ * sends): the digits are taken as they are.
+ */
+static DecStatus
+wire_to_decimal(Decimal *d, const uint8_t *w, size_t len, DecError *err)
+{
+	int			n,
+				weight,
+				sign,
+				scale,
+				i;
+
+	if (len >= 8)
+	{
+		n = wire_int16(w);
+		weight = wire_int16(w + 2);
+		sign = (w[4] << 8) | w[5];
+		scale = (w[6] << 8) | w[7];
+		if (n >= 0 && n <= DEC_INLINE_DIGITS && len == 8 + 2 * (size_t) n &&
+			(sign == WIRE_POS || (sign == WIRE_NEG && n > 0)) && scale <= DEC_MAX_DSCALE &&
+			(n == 0 || (wire_int16(w + 8) > 0 && wire_int16(w + 8 + 2 * (n - 1)) > 0)))
+		{
+			int			fraction = n - 1 - weight;	/* digits after the point */
+			bool		normal = n == 0 || fraction <= 0 ||
+				4 * fraction <= scale ||
+				(fraction <= (scale + 3) / 4 &&
+				 wire_int16(w + 8 + 2 * (n - 1)) % (int) pow10_u64[4 * fraction - scale] == 0);
+
+			for (i = 0; normal && i < n; i++)
+				normal = wire_int16(w + 8 + 2 * i) >= 0 && wire_int16(w + 8 + 2 * i) < 10000;
+			if (normal)
+			{
+				dec_free(d);
+				d->ndigits = n;
+				d->weight = n == 0 ? 0 : weight;
+				d->dscale = scale;
+				d->sign = (uint16_t) sign;
+				for (i = 0; i < n; i++)
+					d->inline_digits[i] = (int16_t) wire_int16(w + 8 + 2 * i);
+				return DEC_OK;
+			}
+		}
+	}
+	return dec_recv(d, w, len, err);
+}
+
+/* ---------- compact records (telemetry.h) ---------- */
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t		n = 0;
+
+	while (v >= 0x80)
+	{
+		p[n++] = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t) v;
+	return n;
+}
+
+static bool
+get_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t	r = 0;
+	int			shift = 0;
+	size_t		p = *pos;
+
+	for (;;)
+	{
+		uint8_t		b;
+
+		if (p >= len || shift > 63)
+			return false;
+		b = buf[p++];
+		if (shift == 63 && b > 1)
+			return false;
+		r |= (uint64_t) (b & 0x7F) << shift;
+		if (!(b & 0x80))
+			break;
+		shift += 7;
+	}
+	*v = r;
+	*pos = p;
+	return true;
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+}
+
+static int64_t
+unzigzag(uint64_t v)
+{
+	return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
+}
+
+#define USECS 1000000
+
+/* a record's start and length after base, in whole seconds when all three allow */
+static size_t
+put_times(uint8_t *p, int64_t base, int64_t from, int64_t to)
+{
+	size_t		n = 1;
+
+	if (base % USECS == 0 && from % USECS == 0 && to % USECS == 0)
+	{
+		p[0] = 1;
+		n += put_varint(p + n, zigzag(from / USECS - base / USECS));
+		n += put_varint(p + n, (uint64_t) (to / USECS - from / USECS));
+	}
+	else
+	{
+		p[0] = 0;
+		n += put_varint(p + n, zigzag((int64_t) ((uint64_t) from - (uint64_t) base)));
+		n += put_varint(p + n, (uint64_t) to - (uint64_t) from);
+	}
+	return n;
+}
+
+static bool
+get_times(const uint8_t *buf, size_t len, size_t *pos, int64_t base, int64_t *from, int64_t *to)
+{
+	uint64_t	start,
+				length;
+	uint64_t	unit;
+
+	if (*pos >= len || buf[*pos] > 1)
+		return false;
+	unit = buf[(*pos)++] ? USECS : 1;
+	if (!get_varint(buf, len, pos, &start) || !get_varint(buf, len, pos, &length) || length == 0)
+		return false;
+	/* wrapping arithmetic: a hostile value cannot overflow, and from < to is checked */
+	*from = (int64_t) ((uint64_t) base + (uint64_t) unzigzag(start) * unit);
+	*to = (int64_t) ((uint64_t) *from + length * unit);
+	return *from < *to;
+}
+
+/* the most bytes one value takes, compact */
+#define COMPACT_VALUE_MAX(wirelen) ((wirelen) + 3 > 11 ? (wirelen) + 3 : 11)
+
+bool
+telemetry_compact_add(DegBuf *buf, int64_t *end, int nfields, int64_t from, int64_t to,
+					  const uint8_t *const *wire, const size_t *lens, TelemetryError *err)
+{
+	size_t		bound = 1 + 10 + 10;
+	uint8_t    *p;
+	size_t		n;
+	int			i;
+
+	if (from >= to)
+		return fail(err, "an observation ends before it starts");
+	for (i = 0; i < nfields; i++)
+	{
+		if (wire[i] != NULL && lens[i] > UINT16_MAX)
+			return fail(err, "a value is too long");
+		bound += wire[i] ? COMPACT_VALUE_MAX(lens[i]) : 1;
+	}
+	if (!degbuf_reserve(buf, bound))
+		return fail(err, "out of memory");
+	p = (uint8_t *) buf->data + buf->len;
+	n = put_times(p, *end, from, to);
+	for (i = 0; i < nfields; i++)
+	{
+		int64_t		m;
+		int			dscale;
+
+		if (wire[i] == NULL)
+			p[n++] = 0;
+		else if (wire_to_digits(wire[i], lens[i], &m, &dscale))
+		{
+			p[n++] = (uint8_t) (dscale + 1);
+			n += put_varint(p + n, zigzag(m));
+		}
+		else
+		{
+			p[n++] = COMPACT_RAW;
+			put_u16(p + n, (uint16_t) lens[i]);
+			memcpy(p + n + 2, wire[i], lens[i]);
+			n += 2 + lens[i];
+		}
+	}
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	*end = to;
+	return true;
+}
+
+/*
+ * One compact record's values at *pos: every one decoded into values (if
+ * not NULL), or only field only's into *one (only >= 0); the rest stepped
+ * over (their structure checked).
+ */
+static bool
+read_compact_values(const uint8_t *buf, size_t len, size_t *pos, int nfields,
+					Decimal *values, bool *present, int only, Decimal *one, TelemetryError *err)
+{
+	int			i;
+
+	for (i = 0; i < nfields; i++)
+	{
+		uint8_t		tag;
+
+		if (*pos >= len)
+			return fail(err, "truncated observation");
+		tag = buf[(*pos)++];
+		if (present)
+			present[i] = tag != 0;
+		if (tag == 0)
+			continue;
+		if (tag == COMPACT_RAW)
+		{
+			size_t		n;
+
+			if (len - *pos < 2)
+				return fail(err, "truncated observation");
+			n = get_u16(buf + *pos);
+			*pos += 2;
+			if (len - *pos < n)
+				return fail(err, "truncated observation");
+			if (values || i == only)
+			{
+				DecError	derr;
+
+				if (wire_to_decimal(values ? &values[i] : one, buf + *pos, n, &derr) != DEC_OK)
+					return fail(err, "invalid value: %s", derr.message);
+			}
+			*pos += n;
+		}
+		else
+		{
+			uint64_t	z;
+			int64_t		m;
+
+			if (!get_varint(buf, len, pos, &z))
+				return fail(err, "truncated observation");
+			m = unzigzag(z);
+			if (m <= -(int64_t) COMPACT_LIMIT || m >= (int64_t) COMPACT_LIMIT)
+				return fail(err, "invalid value: more than 16 digits in a compact value");
+			if (values || i == only)
+				decimal_of_digits(values ? &values[i] : one, m, tag - 1);
+		}
+	}
+	return true;
+}
+
+/* the record at *pos after base; moves *pos and *base */
+static bool
+read_compact_record(const uint8_t *buf, size_t len, size_t *pos, int64_t *base, int nfields,
+					int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+{
+	size_t		p = *pos;
+
+	if (!get_times(buf, len, &p, *base, from, to))
+		return fail(err, "truncated or invalid observation times");
+	if (!read_compact_values(buf, len, &p, nfields, values, present, -1, NULL, err))
+		return false;
+	*pos = p;
+	*base = *to;
+	return true;
+}
+
+bool
+telemetry_compact_walk(const uint8_t *data, size_t len, int nfields, size_t nobs,
+					   int64_t *end, TelemetryError *err)
+{
+	size_t		pos = 0;
+	size_t		k = 0;
+	int64_t		base = 0,
+				from,
+				to = 0;
+
+	while (pos < len)
+	{
+		if (!read_compact_record(data, len, &pos, &base, nfields, &from, &to, NULL, NULL, err))
+			return false;
+		k++;
+	}
+	if (k != nobs)
+		return fail(err, "%zu compact observations where %zu were said", k, nobs);
+	*end = to;
+	return true;
+}
+
+bool
+telemetry_compact_append(DegBuf *buf, int64_t *end, const uint8_t *src, size_t len, int64_t src_end,
+						 TelemetryError *err)
+{
+	bool		own = (const char *) src == buf->data;
+	size_t		pos = 0;
+	int64_t		from,
+				to;
+	uint8_t		head[1 + 10 + 10];
+	size_t		headlen;
+
+	if (len == 0)
+		return true;
+	/* the first record was counted from 0: count it from *end; the others follow it */
+	if (!get_times(src, len, &pos, 0, &from, &to))
+		return fail(err, "truncated or invalid observation times");
+	headlen = put_times(head, *end, from, to);
+	/* reserve first: src may be buf's own bytes, which move when it grows */
+	if (!degbuf_reserve(buf, headlen + len - pos))
+		return fail(err, "out of memory");
+	if (own)
+		src = (const uint8_t *) buf->data;
+	memcpy(buf->data + buf->len, head, headlen);
+	memcpy(buf->data + buf->len + headlen, src + pos, len - pos);
+	buf->len += headlen + len - pos;
+	buf->data[buf->len] = '\0';
+	*end = src_end;
+	return true;
+}
+
 /* ---------- observations ---------- */
 
 bool
@@ -252,6 +740,13 @@ telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
 	for (i = 0; i < s->nfields; i++)
 		if (wire[i] != NULL && lens[i] > UINT16_MAX)
 			return fail(err, "a value of \"%s\" is too long", s->ref);
+	if (s->compact)
+	{
+		if (!telemetry_compact_add(&s->obs, &s->compact_end, s->nfields, from, to, wire, lens, err))
+			return false;
+		s->nobs++;
+		return true;
+	}
 	put_u64(head, (uint64_t) from);
 	put_u64(head + 8, (uint64_t) to);
 	degbuf_append(&s->obs, head, sizeof(head));
@@ -321,20 +816,18 @@ telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
  * Read one record at *pos of a series' buffer.  values may be NULL (skip
  * decoding); a decoded value is checked by dec_recv.
  */
+/*
+ * A version 1 record's values at *pos: every one decoded into values (if
+ * not NULL), or only field only's into *one (only >= 0); the rest stepped
+ * over.
+ */
 static bool
-read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
-			int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+read_values(const uint8_t *buf, size_t len, size_t *pos, int nfields, Decimal *values, bool *present,
+			int only, Decimal *one, TelemetryError *err)
 {
 	size_t		p = *pos;
 	int			i;
 
-	if (len - p < 16)
-		return fail(err, "truncated observation");
-	*from = (int64_t) get_u64(buf + p);
-	*to = (int64_t) get_u64(buf + p + 8);
-	p += 16;
-	if (*from >= *to)
-		return fail(err, "an observation ends before it starts");
 	for (i = 0; i < nfields; i++)
 	{
 		uint8_t		flag;
@@ -356,11 +849,11 @@ read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
 			p += 2;
 			if (len - p < n)
 				return fail(err, "truncated observation");
-			if (values)
+			if (values || i == only)
 			{
 				DecError	derr;
 
-				if (dec_recv(&values[i], buf + p, n, &derr) != DEC_OK)
+				if (wire_to_decimal(values ? &values[i] : one, buf + p, n, &derr) != DEC_OK)
 					return fail(err, "invalid value: %s", derr.message);
 			}
 			p += n;
@@ -370,11 +863,38 @@ read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
 	return true;
 }
 
+static bool
+read_times(const uint8_t *buf, size_t len, size_t *pos, int64_t *from, int64_t *to, TelemetryError *err)
+{
+	if (len - *pos < 16)
+		return fail(err, "truncated observation");
+	*from = (int64_t) get_u64(buf + *pos);
+	*to = (int64_t) get_u64(buf + *pos + 8);
+	*pos += 16;
+	if (*from >= *to)
+		return fail(err, "an observation ends before it starts");
+	return true;
+}
+
+static bool
+read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
+			int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+{
+	size_t		p = *pos;
+
+	if (!read_times(buf, len, &p, from, to, err) ||
+		!read_values(buf, len, &p, nfields, values, present, -1, NULL, err))
+		return false;
+	*pos = p;
+	return true;
+}
+
 void
 telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s)
 {
 	c->series = s;
 	c->pos = 0;
+	c->base = 0;
 }
 
 bool
@@ -387,6 +907,9 @@ telemetry_next(TelemetryCursor *c, int64_t *from, int64_t *to,
 		err->message[0] = '\0';
 	if (c->pos >= s->obs.len)
 		return false;
+	if (s->compact)
+		return read_compact_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, &c->base,
+								   s->nfields, from, to, values, present, err);
 	return read_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, s->nfields,
 					   from, to, values, present, err);
 }
@@ -409,9 +932,40 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 							 s->nfields, err);
 		if (d == NULL)
 			return false;
+		if (s->obs.len == 0)
+			continue;
+		if (d->compact != s->compact)
+		{
+			/* different encodings: observation by observation */
+			TelemetryCursor c;
+			TelemetryError local;	/* a read error is told from the end by the message */
+			TelemetryError *e = err ? err : &local;
+			Decimal		values[TELEMETRY_MAX_FIELDS];
+			bool		present[TELEMETRY_MAX_FIELDS];
+			int64_t		from,
+						to;
+			bool		ok = true;
+
+			for (f = 0; f < s->nfields; f++)
+				dec_init(&values[f]);
+			telemetry_cursor_init(&c, s);
+			while (ok && telemetry_next(&c, &from, &to, values, present, e))
+				ok = telemetry_add_decimals(d, from, to, values, present, e);
+			for (f = 0; f < s->nfields; f++)
+				dec_free(&values[f]);
+			if (!ok || e->message[0] != '\0')
+				return false;
+			continue;
+		}
+		if (s->compact)
+		{
+			if (!telemetry_compact_append(&d->obs, &d->compact_end, (const uint8_t *) s->obs.data,
+										  s->obs.len, s->compact_end, err))
+				return false;
+		}
 		/* reserve first: when src is dst, the bytes to copy move with the buffer */
-		if (s->obs.len > 0 && (!degbuf_reserve(&d->obs, s->obs.len) ||
-							   !degbuf_append(&d->obs, s->obs.data, s->obs.len)))
+		else if (!degbuf_reserve(&d->obs, s->obs.len) ||
+				 !degbuf_append(&d->obs, s->obs.data, s->obs.len))
 			return fail(err, "out of memory");
 		d->nobs += s->nobs;
 	}
@@ -419,6 +973,73 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 }
 
 /* ---------- serialized form ---------- */
+
+/* a compact series' records in version 1's encoding, appended to out; false if they are malformed */
+static bool
+compact_to_records(const TelemetrySeries *s, DegBuf *out)
+{
+	const uint8_t *buf = (const uint8_t *) s->obs.data;
+	size_t		len = s->obs.len;
+	size_t		pos = 0;
+	int64_t		base = 0,
+				from,
+				to;
+	int			f;
+
+	while (pos < len)
+	{
+		uint8_t		head[16];
+
+		if (!get_times(buf, len, &pos, base, &from, &to))
+			return false;
+		base = to;
+		put_u64(head, (uint64_t) from);
+		put_u64(head + 8, (uint64_t) to);
+		degbuf_append(out, head, sizeof(head));
+		for (f = 0; f < s->nfields; f++)
+		{
+			uint8_t		value[3 + 18];
+			uint8_t		tag;
+
+			if (pos >= len)
+				return false;
+			tag = buf[pos++];
+			if (tag == 0)
+			{
+				degbuf_putc(out, 0);
+				continue;
+			}
+			if (tag == COMPACT_RAW)
+			{
+				size_t		n;
+
+				if (len - pos < 2 || len - pos - 2 < (n = get_u16(buf + pos)))
+					return false;
+				value[0] = 1;
+				degbuf_append(out, value, 1);
+				degbuf_append(out, buf + pos, 2 + n);	/* the same uint16 length, then the bytes */
+				pos += 2 + n;
+			}
+			else
+			{
+				uint64_t	z;
+				int64_t		m;
+				size_t		n;
+
+				if (!get_varint(buf, len, &pos, &z))
+					return false;
+				m = unzigzag(z);
+				if (m <= -(int64_t) COMPACT_LIMIT || m >= (int64_t) COMPACT_LIMIT)
+					return false;
+				n = wire_of_digits(m, tag - 1, value + 3);
+				value[0] = 1;
+				put_u16(value + 1, (uint16_t) n);
+				degbuf_append(out, value, 3 + n);
+			}
+		}
+	}
+	return true;
+}
 
 /*
  *   version                     1 byte
@@ -454,6 +1075,19 @@ telemetry_serialize(const TelemetrySet *set, DegBuf *out)
 		}
 		put_u64(b, (uint64_t) s->nobs);
 		degbuf_append(out, b, 8);
+		if (s->compact)
+		{
+			/* written as version 1 records, their length filled in after */
+			size_t		at = out->len;
+
+			put_u64(b, 0);
+			degbuf_append(out, b, 8);
+			if (!compact_to_records(s, out))
+				return false;
+			if (!out->oom)
+				put_u64((uint8_t *) out->data + at, (uint64_t) (out->len - at - 8));
+			continue;
+		}
 		put_u64(b, (uint64_t) s->obs.len);
 		degbuf_append(out, b, 8);
 		if (s->obs.len > 0)
@@ -676,6 +1310,76 @@ telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_
 		ok = false;
 	for (f = 0; f < s->nfields; f++)
 		dec_free(&values[f]);
+	return ok;
+}
+
+bool
+telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, int nbins, int64_t end,
+					Decimal *out, bool *present, int64_t *counts, TelemetryError *err)
+{
+	const uint8_t *buf = (const uint8_t *) s->obs.data;
+	size_t		len = s->obs.len;
+	size_t		pos = 0;
+	int64_t		base = 0,
+				from,
+				to;
+	TelemetryRule rule = telemetry_field_rule(s->fields[field]);
+	Decimal		value = DEC_INIT;
+	bool		ok = true;
+	int			b;
+
+	for (b = 0; b < nbins; b++)
+		present[b] = false;
+	if (counts)
+		for (b = 0; b < nbins; b++)
+			counts[b] = 0;
+	while (ok && pos < len)
+	{
+		int			bin;
+		bool		has[TELEMETRY_MAX_FIELDS];
+		Decimal    *dest;
+
+		if (s->compact)
+		{
+			if (!get_times(buf, len, &pos, base, &from, &to))
+			{
+				ok = fail(err, "%s: truncated or invalid observation times", s->ref);
+				break;
+			}
+			base = to;
+		}
+		else if (!read_times(buf, len, &pos, &from, &to, err))
+		{
+			ok = false;
+			break;
+		}
+		bin = bin_of(starts, nbins, end, from);
+		/* the first value of a bin is decoded where it stays; the others beside it */
+		dest = (bin >= 0 && !present[bin]) ? &out[bin] : &value;
+		ok = s->compact ? read_compact_values(buf, len, &pos, s->nfields, NULL, has, bin >= 0 ? field : -1, dest, err)
+			: read_values(buf, len, &pos, s->nfields, NULL, has, bin >= 0 ? field : -1, dest, err);
+		if (!ok || bin < 0)
+			continue;
+		if (counts)
+			counts[bin]++;
+		if (!has[field])
+			continue;
+		if (!present[bin])
+			present[bin] = true;
+		else
+		{
+			DecError	derr;
+			DecStatus	st = DEC_OK;
+
+			if (rule == TELEMETRY_SUM)
+				st = dec_add(&out[bin], &out[bin], &value, &derr);
+			else if ((rule == TELEMETRY_MIN) == (dec_cmp(&value, &out[bin]) < 0))
+				st = dec_copy(&out[bin], &value, &derr);
+			if (st != DEC_OK)
+				ok = fail(err, "%s.%s: %s", s->ref, s->fields[field], derr.message);
+		}
+	}
+	dec_free(&value);
 	return ok;
 }
 

@@ -47,7 +47,10 @@ typedef struct TelemetrySeries
 	char	   *fields[TELEMETRY_MAX_FIELDS];
 	size_t		nobs;
 	DegBuf		obs;			/* records: from, to, then per field a present byte,
-								 * and if present a uint16 length and the wire bytes */
+								 * and if present a uint16 length and the wire bytes;
+								 * or compact records (below) */
+	bool		compact;		/* obs holds compact records */
+	int64_t		compact_end;	/* compact: the last record's end (the next one's base) */
 } TelemetrySeries;
 
 typedef struct TelemetrySet
@@ -56,6 +59,7 @@ typedef struct TelemetrySet
 	int			capacity;
 	TelemetrySeries *series;
 	int			last;			/* the series last looked up (rows come in runs) */
+	bool		compact;		/* series added to the set keep compact records */
 } TelemetrySet;
 
 typedef struct TelemetryError
@@ -81,6 +85,9 @@ extern void telemetry_free(TelemetrySet *set);	/* set is empty again */
 extern TelemetrySeries *telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 										 const char *const *fields, const size_t *fieldlens,
 										 int nfields, TelemetryError *err);
+/* the checks telemetry_series makes of a new series' names; false with err filled */
+extern bool telemetry_check_names(const char *ref, size_t reflen, const char *const *fields,
+								  const size_t *fieldlens, int nfields, TelemetryError *err);
 /* the series named ref, or NULL */
 extern const TelemetrySeries *telemetry_find(const TelemetrySet *set, const char *ref);
 /* the index of a field of a series, or -1 */
@@ -100,15 +107,50 @@ extern bool telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
 /* append every observation of src to dst (series matched by name) */
 extern bool telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err);
 
+/* the serialized form (version 1) of any set, compact series included */
 extern bool telemetry_serialize(const TelemetrySet *set, DegBuf *out);
 extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet *set,
 								  TelemetryError *err);
+
+/*
+ * Compact records, for sets built in memory from many rows (the billing
+ * aggregate keeps one per contract, so every byte counts):
+ *
+ *   flags          1 byte: bit 0 set when the times below are whole seconds
+ *                  (else microseconds); other bits zero
+ *   start          zigzag varint: from - base, base being the previous
+ *                  record's end (0 before the first)
+ *   length         varint: to - from, more than 0
+ *   per field      a tag byte: 0 absent; 1..254 a value of dscale tag - 1,
+ *                  its digits (value * 10^dscale, below 10^16 in magnitude)
+ *                  a zigzag varint; 255 a uint16 length and the value in
+ *                  dec_send format (values too long for the varint)
+ *
+ * A reading of 1.234 kWh over a quarter hour after the previous one takes
+ * ten bytes instead of the forty-two of version 1.  Varints are
+ * little-endian base 128.  Compact records are read by telemetry_next like
+ * any others; telemetry_serialize writes them as version 1.
+ *
+ * telemetry_compact_add encodes one (wire as for telemetry_add) after *end,
+ * and moves *end; telemetry_compact_append appends records that were
+ * counted from base 0 (a whole buffer src of another series with the same
+ * fields) after *end.  telemetry_compact_walk checks the structure of len
+ * bytes of records (varints and tags in bounds, from < to, nobs records)
+ * and gives their end; values are checked only when they are decoded.
+ */
+extern bool telemetry_compact_add(DegBuf *buf, int64_t *end, int nfields, int64_t from, int64_t to,
+								  const uint8_t *const *wire, const size_t *lens, TelemetryError *err);
+extern bool telemetry_compact_append(DegBuf *buf, int64_t *end, const uint8_t *src, size_t len,
+									 int64_t src_end, TelemetryError *err);
+extern bool telemetry_compact_walk(const uint8_t *data, size_t len, int nfields, size_t nobs,
+								   int64_t *end, TelemetryError *err);
 
 /* reading a series in the order observations were added */
 typedef struct TelemetryCursor
 {
 	const TelemetrySeries *series;
 	size_t		pos;
+	int64_t		base;			/* compact records: the previous record's end */
 } TelemetryCursor;
 
 extern void telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s);
@@ -132,6 +174,15 @@ extern TelemetryRule telemetry_field_rule(const char *field);
  */
 extern bool telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_t end,
 						  Decimal *out, bool *present, int64_t *counts, TelemetryError *err);
+
+/*
+ * telemetry_bin for one field: out and present have nbins entries (out
+ * initialized decimals), counts (if not NULL) nbins observation counts.
+ * Only that field's values are decoded.
+ */
+extern bool telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, int nbins,
+								int64_t end, Decimal *out, bool *present, int64_t *counts,
+								TelemetryError *err);
 
 /*
  * A signal's value in force at each of n instants (ascending): field's
