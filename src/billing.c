@@ -323,7 +323,7 @@ typedef struct AggSeries
 	int			fieldslen;
 	int			nfields;
 	int64		nobs;
-	int64		end;			/* the last record's end: the next one counts from it */
+	TelemetryCompactTail tail;	/* the last record: the next one is counted from it */
 	DegBuf		obs;
 } AggSeries;
 
@@ -460,8 +460,8 @@ agg_merge(TelemetryAggState *a, const TelemetryAggState *b, MemoryContext cxt)
 									bs->fieldslen, bs->nfields);
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 		TelemetryError err;
-		bool		ok = telemetry_compact_append(&as->obs, &as->end, (const uint8 *) bs->obs.data,
-												  bs->obs.len, bs->end, &err);
+		bool		ok = telemetry_compact_append(&as->obs, &as->tail, (const uint8 *) bs->obs.data,
+												  bs->obs.len, &bs->tail, &err);
 
 		MemoryContextSwitchTo(old);
 		if (!ok)
@@ -503,7 +503,7 @@ agg_to_set(const TelemetryAggState *state, TelemetrySet *set)
 		if (as->obs.len > 0 && !degbuf_append(&s->obs, as->obs.data, as->obs.len))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		s->nobs = as->nobs;
-		s->compact_end = as->end;
+		s->compact_tail = as->tail;
 	}
 }
 
@@ -664,6 +664,16 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		call->types_checked = true;
 	}
 
+	if (VARSIZE_ANY_EXHDR(ref) > TELEMETRY_MAX_NAME || call->fields_len > PG_UINT16_MAX)
+	{
+		/* too long to be a series: the message telemetry_series gives */
+		if (!telemetry_check_names(VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), call->names, call->lens,
+								   call->nfields, &err))
+			telemetry_error(&err);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("telemetry_agg: the fields text \"%.64s...\" is too long", call->fields_text)));
+	}
 	series = agg_series(state, aggcxt, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref),
 						call->fields_text, call->fields_len, call->nfields);
 	/* a new series' names are checked as telemetry_series checks them */
@@ -747,7 +757,7 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 	}
 
 	old = MemoryContextSwitchTo(aggcxt);
-	ok = telemetry_compact_add(&series->obs, &series->end, series->nfields, DatumGetTimestampTz(lower.val),
+	ok = telemetry_compact_add(&series->obs, &series->tail, series->nfields, DatumGetTimestampTz(lower.val),
 							   DatumGetTimestampTz(upper.val), wire, lens, &err);
 	MemoryContextSwitchTo(old);
 	if (!ok)
@@ -791,50 +801,68 @@ telemetry_agg_combine(PG_FUNCTION_ARGS)
 }
 
 /*
- * Between workers a state travels as: series count, then per series the
- * lengths of its ref and fields text, both, its record count, end and byte
- * count, and its compact records; integers in the server's byte order.
+ * Between workers a state travels as: its series count (uint32), then per
+ * series the lengths of its ref and fields text (uint16 each), both (with
+ * the NUL between them), its record count and byte count (uint32 each),
+ * its last record's end and length, and its compact records; integers in
+ * the server's byte order.  The bytes come from this server's workers
+ * (the functions take internal, which SQL cannot give them): their lengths
+ * are checked, the records are read later by code that checks every
+ * bound.
  */
-static void
-put_bytes(StringInfo buf, const void *p, int n)
+typedef struct AggSeriesHead
 {
-	appendBinaryStringInfoNT(buf, p, n);
-}
+	uint16		reflen;
+	uint16		fieldslen;
+} AggSeriesHead;
+
+typedef struct AggSeriesCounts
+{
+	uint32		nobs;
+	uint32		bytes;
+	TelemetryCompactTail tail;
+} AggSeriesCounts;
 
 PG_FUNCTION_INFO_V1(telemetry_agg_serialize);
 Datum
 telemetry_agg_serialize(PG_FUNCTION_ARGS)
 {
 	TelemetryAggState *state = (TelemetryAggState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
 	bytea	   *result;
-	int32		n;
+	size_t		size = VARHDRSZ + sizeof(uint32);
+	char	   *p;
+	uint32		n = state->nseries;
 	int			i;
 
-	initStringInfo(&buf);
-	n = state->nseries;
-	put_bytes(&buf, &n, sizeof(n));
+	for (i = 0; i < state->nseries; i++)
+		size += sizeof(AggSeriesHead) + state->series[i].reflen + 1 + state->series[i].fieldslen +
+			sizeof(AggSeriesCounts) + state->series[i].obs.len;
+	result = palloc(size);
+	SET_VARSIZE(result, size);
+	p = VARDATA(result);
+	memcpy(p, &n, sizeof(n));
+	p += sizeof(n);
 	for (i = 0; i < state->nseries; i++)
 	{
 		const AggSeries *s = &state->series[i];
-		int32		lens[2];
-		int64		counts[3];
+		AggSeriesHead head;
+		AggSeriesCounts counts;
 
-		lens[0] = s->reflen;
-		lens[1] = s->fieldslen;
-		counts[0] = s->nobs;
-		counts[1] = s->end;
-		counts[2] = (int64) s->obs.len;
-		put_bytes(&buf, lens, sizeof(lens));
-		put_bytes(&buf, s->names, s->reflen + 1 + s->fieldslen);
-		put_bytes(&buf, counts, sizeof(counts));
+		head.reflen = s->reflen;
+		head.fieldslen = s->fieldslen;
+		counts.nobs = (uint32) s->nobs;
+		counts.bytes = (uint32) s->obs.len;
+		counts.tail = s->tail;
+		memcpy(p, &head, sizeof(head));
+		p += sizeof(head);
+		memcpy(p, s->names, s->reflen + 1 + s->fieldslen);
+		p += s->reflen + 1 + s->fieldslen;
+		memcpy(p, &counts, sizeof(counts));
+		p += sizeof(counts);
 		if (s->obs.len > 0)
-			put_bytes(&buf, s->obs.data, s->obs.len);
+			memcpy(p, s->obs.data, s->obs.len);
+		p += s->obs.len;
 	}
-	result = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	pfree(buf.data);
 	PG_RETURN_BYTEA_P(result);
 }
 
@@ -853,61 +881,53 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	const char *p = VARDATA_ANY(bytes);
 	size_t		len = VARSIZE_ANY_EXHDR(bytes);
-	size_t		pos = sizeof(int32);
+	size_t		pos = sizeof(uint32);
 	MemoryContext aggcxt;
 	TelemetryAggState *state;
-	int32		n;
-	int			i;
+	uint32		n;
+	uint32		i;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("telemetry_agg_deserialize called in a non-aggregate context")));
 	state = agg_state_new(aggcxt);
-	if (len < sizeof(int32))
+	if (len < sizeof(uint32))
 		corrupted_state("truncated");
 	memcpy(&n, p, sizeof(n));
-	if (n < 0 || n > TELEMETRY_MAX_SERIES)
+	if (n > TELEMETRY_MAX_SERIES)
 		corrupted_state("series count out of range");
 	for (i = 0; i < n; i++)
 	{
-		int32		lens[2];
-		int64		counts[3];
+		AggSeriesHead head;
+		AggSeriesCounts counts;
 		AggSeries  *s;
-		TelemetryError err;
-		int64		end;
 
-		if (len - pos < sizeof(lens))
+		if (len - pos < sizeof(head))
 			corrupted_state("truncated");
-		memcpy(lens, p + pos, sizeof(lens));
-		pos += sizeof(lens);
-		if (lens[0] < 1 || lens[0] > TELEMETRY_MAX_NAME || lens[1] < 1 || lens[1] > 65535 ||
-			len - pos < (size_t) lens[0] + 1 + lens[1] + sizeof(counts))
+		memcpy(&head, p + pos, sizeof(head));
+		pos += sizeof(head);
+		if (head.reflen < 1 || head.fieldslen < 1 ||
+			len - pos < (size_t) head.reflen + 1 + head.fieldslen + sizeof(counts))
 			corrupted_state("truncated or invalid names");
-		s = agg_series(state, aggcxt, p + pos, lens[0], p + pos + lens[0] + 1, lens[1],
-					   fields_count(p + pos + lens[0] + 1, lens[1]));
-		pos += lens[0] + 1 + lens[1];
-		memcpy(counts, p + pos, sizeof(counts));
+		s = agg_series(state, aggcxt, p + pos, head.reflen, p + pos + head.reflen + 1, head.fieldslen,
+					   fields_count(p + pos + head.reflen + 1, head.fieldslen));
+		pos += head.reflen + 1 + head.fieldslen;
+		memcpy(&counts, p + pos, sizeof(counts));
 		pos += sizeof(counts);
-		if (counts[0] < 0 || counts[2] < 0 || (uint64) counts[2] > len - pos || s->nobs > 0)
-			corrupted_state("truncated or invalid records");
-		/* the records are checked whole before they are kept */
-		if (!telemetry_compact_walk((const uint8 *) p + pos, counts[2], s->nfields, counts[0], &end, &err) ||
-			(counts[0] > 0 && end != counts[1]))
-			corrupted_state(err.message);
-		if (counts[2] > 0)
+		if (counts.bytes > len - pos || s->nobs > 0 || (counts.nobs == 0) != (counts.bytes == 0))
+			corrupted_state("truncated records, or a series twice");
+		s->tail = counts.tail;
+		if (counts.bytes > 0)
 		{
-			MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-			s->obs.data = palloc(counts[2] + 1);
-			MemoryContextSwitchTo(old);
-			memcpy(s->obs.data, p + pos, counts[2]);
-			s->obs.data[counts[2]] = '\0';
-			s->obs.len = s->obs.cap = counts[2];
+			s->obs.data = MemoryContextAlloc(aggcxt, counts.bytes + 1);
+			memcpy(s->obs.data, p + pos, counts.bytes);
+			s->obs.data[counts.bytes] = '\0';
+			s->obs.len = counts.bytes;
+			s->obs.cap = counts.bytes + 1;
 		}
-		s->nobs = counts[0];
-		s->end = counts[1];
-		pos += counts[2];
+		s->nobs = counts.nobs;
+		pos += counts.bytes;
 	}
 	if (pos != len)
 		corrupted_state("bytes after the last series");
@@ -1462,11 +1482,37 @@ decimal_as_int128(const Decimal *v, int128 *out)
 	/* at most 32 decimal digits (8 base-10000 ones) before the scale is taken off */
 	if (v->weight + groups >= 8 || v->ndigits - 1 - v->weight > groups)
 		return false;
-	for (i = 0; i < v->ndigits; i++)
-		m = m * 10000 + d[i];
-	for (i = v->ndigits - 1 - v->weight; i < groups; i++)
-		m *= 10000;
-	m /= pow10_128[4 * groups - v->dscale];
+	if (v->weight + groups < 4)
+	{
+		/* 16 digits or fewer: in 64 bits, without a 128-bit division */
+		uint64		m64 = 0;
+
+		for (i = 0; i < v->ndigits; i++)
+			m64 = m64 * 10000 + d[i];
+		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
+			m64 *= 10000;
+		switch (4 * groups - v->dscale)
+		{
+			case 1:
+				m64 /= 10;
+				break;
+			case 2:
+				m64 /= 100;
+				break;
+			case 3:
+				m64 /= 1000;
+				break;
+		}
+		m = (int128) m64;
+	}
+	else
+	{
+		for (i = 0; i < v->ndigits; i++)
+			m = m * 10000 + d[i];
+		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
+			m *= 10000;
+		m /= pow10_128[4 * groups - v->dscale];
+	}
 	*out = v->sign == DEC_NEG ? -m : m;
 	return true;
 }

@@ -34,8 +34,10 @@ CREATE FUNCTION deg.telemetry_agg_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.telemetry_agg_final(internal) RETURNS deg.telemetry
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- SSPACE: a contract-day of quarter-hour readings takes about a kilobyte; without it the
+-- planner takes 8 kB a group and a settlement's hash aggregate spills after some 16,000 contracts
 CREATE AGGREGATE deg.telemetry_agg(ref text, at tstzrange, fields text, VARIADIC "values" "any") (
-    SFUNC = deg.telemetry_agg_step, STYPE = internal,
+    SFUNC = deg.telemetry_agg_step, STYPE = internal, SSPACE = 1024,
     COMBINEFUNC = deg.telemetry_agg_combine,
     SERIALFUNC = deg.telemetry_agg_serialize, DESERIALFUNC = deg.telemetry_agg_deserialize,
     FINALFUNC = deg.telemetry_agg_final,

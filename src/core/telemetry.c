@@ -259,17 +259,17 @@ telemetry_field_index(const TelemetrySeries *s, const char *field)
 
 #define WIRE_POS 0x0000
 #define WIRE_NEG 0x4000
-#define COMPACT_MAX_GROUPS 4	/* base-10000 digits of a compact value: below 10^16 */
+#define COMPACT_MAX_GROUPS 4	/* base-10000 digits of compact digits: below 10^16 */
+#define COMPACT_LIMIT 10000000000000000ULL	/* 10^16 */
+#define COMPACT_MAX_DSCALE 126	/* the largest dscale a tag gives */
+#define COMPACT_ZEROS 128		/* tags from here: a count of trailing zeros follows */
 #define COMPACT_RAW 255			/* tag of a value kept in dec_send format */
-#define COMPACT_MAX_DSCALE 253	/* the largest dscale a tag can give */
 
 static const uint64_t pow10_u64[] = {
 	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
 	10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
 	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL
 };
-
-#define COMPACT_LIMIT 10000000000000000ULL	/* 10^16: the magnitude of compact digits stays below */
 
 static int
 wire_int16(const uint8_t *p)
@@ -280,42 +280,54 @@ wire_int16(const uint8_t *p)
 }
 
 /*
- * A dec_send value as its digits and scale, value = m / 10^dscale: true for
- * a normalized value (no leading or trailing zero digit, none beyond dscale)
- * of at most 16 decimal digits and a dscale a tag can give; false otherwise
- * (the value is then kept as it is).
+ * A value as digits, the scale they are at, and its dscale: value = m /
+ * 10^scale, shown with dscale >= scale places (the trailing zeros of
+ * 1.2340000 are not in m = 1234, scale 3, dscale 7).
+ */
+typedef struct Digits
+{
+	int64_t		m;				/* below 10^16 in magnitude */
+	int			scale;
+	int			dscale;
+} Digits;
+
+/*
+ * A dec_send value as digits: true for a normalized value (no leading or
+ * trailing zero digit, none beyond dscale) of at most 16 significant
+ * decimal digits and a dscale a tag can give; false otherwise (the value
+ * is then kept as it is).
  */
 static bool
-wire_to_digits(const uint8_t *w, size_t len, int64_t *m, int *dscale)
+wire_to_digits(const uint8_t *w, size_t len, Digits *out)
 {
 	int			n,
 				weight,
 				sign,
-				scale,
-				groups,
-				pad,
+				dscale,
+				fraction,
 				i;
 	uint64_t	a = 0;
+	int			scale;
 
 	if (len < 8)
 		return false;
 	n = wire_int16(w);
 	weight = wire_int16(w + 2);
 	sign = (w[4] << 8) | w[5];
-	scale = (w[6] << 8) | w[7];
+	dscale = (w[6] << 8) | w[7];
 	if (n < 0 || len != 8 + 2 * (size_t) n || (sign != WIRE_POS && sign != WIRE_NEG) ||
-		scale > COMPACT_MAX_DSCALE)
+		dscale > COMPACT_MAX_DSCALE)
 		return false;
+	out->dscale = dscale;
 	if (n == 0)
 	{
-		*m = 0;
-		*dscale = scale;
+		out->m = 0;
+		out->scale = 0;
 		return sign == WIRE_POS;
 	}
-	groups = (scale + 3) / 4;	/* base-10000 digits after the point */
-	pad = 4 * groups - scale;
-	/* digits no further than the scale allows, at most 16 decimal digits in all */
-	if (n - 1 - weight > groups || weight + groups >= COMPACT_MAX_GROUPS)
+	fraction = n - 1 - weight;	/* base-10000 digits after the point */
+	/* the digits, and the zero groups an integer ends with: at most 16 decimal digits */
+	if (n + (fraction < 0 ? -fraction : 0) > COMPACT_MAX_GROUPS)
 		return false;
 	for (i = 0; i < n; i++)
 	{
@@ -325,43 +337,47 @@ wire_to_digits(const uint8_t *w, size_t len, int64_t *m, int *dscale)
 			return false;
 		a = a * 10000 + (uint64_t) d;
 	}
-	/* the digit groups missing after the last one are zeros */
-	for (i = n - 1 - weight; i < groups; i++)
+	for (i = fraction; i < 0; i++)
 		a *= 10000;
-	if (a % pow10_u64[pad] != 0)
+	scale = fraction > 0 ? 4 * fraction : 0;
+	while (scale > 0 && a % 10 == 0)
+	{
+		a /= 10;
+		scale--;
+	}
+	if (scale > dscale)
 		return false;			/* a nonzero digit beyond dscale */
-	a /= pow10_u64[pad];
-	*m = sign == WIRE_NEG ? -(int64_t) a : (int64_t) a;
-	*dscale = scale;
+	out->m = sign == WIRE_NEG ? -(int64_t) a : (int64_t) a;
+	out->scale = scale;
 	return true;
 }
 
 /*
- * The base-10000 digits of m / 10^dscale (|m| below 10^16), most
- * significant first, normalized as numeric stores them: returns ndigits
- * and sets *weight.
+ * The base-10000 digits of a / 10^scale (a below 10^16), most significant
+ * first, normalized as numeric stores them: returns ndigits and sets
+ * *weight.
  */
 static int
-digits_of(uint64_t a, int dscale, int16_t *digits, int *weight)
+digits_of(uint64_t a, int scale, int16_t *digits, int *weight)
 {
 	int16_t		groups[8];
-	int			fraction = (dscale + 3) / 4;
+	int			fraction = (scale + 3) / 4;
 	int			ng = 0,
 				n,
 				i;
 
-	a *= pow10_u64[4 * fraction - dscale];
+	a *= pow10_u64[4 * fraction - scale];
 	while (a > 0)
 	{
 		groups[ng++] = (int16_t) (a % 10000);
 		a /= 10000;
 	}
-	*weight = ng - 1 - fraction;
 	if (ng == 0)
 	{
 		*weight = 0;
 		return 0;
 	}
+	*weight = ng - 1 - fraction;
 	/* trailing zero digits go; the leading one is not zero */
 	i = 0;
 	while (groups[i] == 0)
@@ -372,36 +388,41 @@ digits_of(uint64_t a, int dscale, int16_t *digits, int *weight)
 	return n;
 }
 
-/* a decimal from digits and a scale (|m| below 10^16), without the general path's work buffers */
+static uint64_t
+magnitude(int64_t m)
+{
+	return m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m;
+}
+
+/* a decimal of digits, without the general path's work buffers */
 static void
-decimal_of_digits(Decimal *d, int64_t m, int dscale)
+decimal_of_digits(Decimal *d, const Digits *v)
 {
 	int16_t		digits[8];
 	int			weight;
-	int			n = digits_of(m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m, dscale, digits, &weight);
+	int			n = digits_of(magnitude(v->m), v->scale, digits, &weight);
 
 	dec_free(d);
 	d->ndigits = n;
 	d->weight = weight;
-	d->dscale = dscale;
-	d->sign = (m < 0 && n > 0) ? DEC_NEG : DEC_POS;
+	d->dscale = v->dscale;
+	d->sign = (v->m < 0 && n > 0) ? DEC_NEG : DEC_POS;
 	memcpy(d->inline_digits, digits, sizeof(int16_t) * (size_t) n);
 }
 
-/* dec_send's bytes of m / 10^dscale: at most 18 */
+/* dec_send's bytes of digits: at most 16 */
 static size_t
-wire_of_digits(int64_t m, int dscale, uint8_t *out)
+wire_of_digits(const Digits *v, uint8_t *out)
 {
 	int16_t		digits[8];
 	int			weight;
-	int			n = digits_of(m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m, dscale, digits, &weight);
-	int			sign = (m < 0 && n > 0) ? WIRE_NEG : WIRE_POS;
+	int			n = digits_of(magnitude(v->m), v->scale, digits, &weight);
 	int			i;
 
 	put_u16_be(out, (uint16_t) n);
 	put_u16_be(out + 2, (uint16_t) (int16_t) weight);
-	put_u16_be(out + 4, (uint16_t) sign);
-	put_u16_be(out + 6, (uint16_t) dscale);
+	put_u16_be(out + 4, (uint16_t) ((v->m < 0 && n > 0) ? WIRE_NEG : WIRE_POS));
+	put_u16_be(out + 6, (uint16_t) v->dscale);
 	for (i = 0; i < n; i++)
 		put_u16_be(out + 8 + 2 * i, (uint16_t) digits[i]);
 	return 8 + 2 * (size_t) n;
@@ -509,54 +530,157 @@ unzigzag(uint64_t v)
 }
 
 #define USECS 1000000
+#define TIMES_SAME_LENGTH 1		/* the record is as long as the one before */
+#define TIMES_SECONDS 2			/* start (and length) in whole seconds */
+#define TIMES_WIDE 4			/* the start follows the head in a varint of its own */
 
-/* a record's start and length after base, in whole seconds when all three allow */
+/* a record's times after tail; moves tail */
 static size_t
-put_times(uint8_t *p, int64_t base, int64_t from, int64_t to)
+put_times(uint8_t *p, TelemetryCompactTail *tail, int64_t from, int64_t to)
 {
-	size_t		n = 1;
+	uint64_t	length = (uint64_t) to - (uint64_t) from;
+	bool		same = length == (uint64_t) tail->length;
+	bool		seconds = tail->end % USECS == 0 && from % USECS == 0 && (same || length % USECS == 0);
+	uint64_t	start = seconds ? zigzag(from / USECS - tail->end / USECS)
+		: zigzag((int64_t) ((uint64_t) from - (uint64_t) tail->end));
+	unsigned	flags = (same ? TIMES_SAME_LENGTH : 0) | (seconds ? TIMES_SECONDS : 0);
+	size_t		n;
 
-	if (base % USECS == 0 && from % USECS == 0 && to % USECS == 0)
-	{
-		p[0] = 1;
-		n += put_varint(p + n, zigzag(from / USECS - base / USECS));
-		n += put_varint(p + n, (uint64_t) (to / USECS - from / USECS));
-	}
+	if (start < ((uint64_t) 1 << 61))
+		n = put_varint(p, start << 3 | flags);
 	else
 	{
-		p[0] = 0;
-		n += put_varint(p + n, zigzag((int64_t) ((uint64_t) from - (uint64_t) base)));
-		n += put_varint(p + n, (uint64_t) to - (uint64_t) from);
+		n = put_varint(p, flags | TIMES_WIDE);
+		n += put_varint(p + n, start);
 	}
+	if (!same)
+		n += put_varint(p + n, seconds ? length / USECS : length);
+	tail->end = to;
+	tail->length = (int64_t) length;
 	return n;
 }
 
 static bool
-get_times(const uint8_t *buf, size_t len, size_t *pos, int64_t base, int64_t *from, int64_t *to)
+get_times(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompactTail *tail, int64_t *from, int64_t *to)
 {
-	uint64_t	start,
+	uint64_t	head,
+				start,
 				length;
 	uint64_t	unit;
 
-	if (*pos >= len || buf[*pos] > 1)
+	if (!get_varint(buf, len, pos, &head))
 		return false;
-	unit = buf[(*pos)++] ? USECS : 1;
-	if (!get_varint(buf, len, pos, &start) || !get_varint(buf, len, pos, &length) || length == 0)
-		return false;
+	unit = (head & TIMES_SECONDS) ? USECS : 1;
+	if (head & TIMES_WIDE)
+	{
+		if (head >> 3 != 0 || !get_varint(buf, len, pos, &start))
+			return false;
+	}
+	else
+		start = head >> 3;
+	if (head & TIMES_SAME_LENGTH)
+		length = (uint64_t) tail->length;
+	else
+	{
+		if (!get_varint(buf, len, pos, &length))
+			return false;
+		length *= unit;
+	}
 	/* wrapping arithmetic: a hostile value cannot overflow, and from < to is checked */
-	*from = (int64_t) ((uint64_t) base + (uint64_t) unzigzag(start) * unit);
-	*to = (int64_t) ((uint64_t) *from + length * unit);
-	return *from < *to;
+	*from = (int64_t) ((uint64_t) tail->end + (uint64_t) unzigzag(start) * unit);
+	*to = (int64_t) ((uint64_t) *from + length);
+	if (length == 0 || *from >= *to)
+		return false;
+	tail->end = *to;
+	tail->length = (int64_t) length;
+	return true;
 }
 
-/* the most bytes one value takes, compact */
-#define COMPACT_VALUE_MAX(wirelen) ((wirelen) + 3 > 11 ? (wirelen) + 3 : 11)
+/* the most bytes a record's times take, and a value */
+#define COMPACT_TIMES_MAX 30
+#define COMPACT_VALUE_MAX(wirelen) ((wirelen) + 3 > 12 ? (wirelen) + 3 : 12)
+
+static size_t
+put_value(uint8_t *p, const uint8_t *wire, size_t len)
+{
+	Digits		v;
+	size_t		n = 0;
+
+	if (wire == NULL)
+		p[n++] = 0;
+	else if (wire_to_digits(wire, len, &v))
+	{
+		if (v.scale == v.dscale || v.m == 0)
+			p[n++] = (uint8_t) (v.dscale + 1);
+		else
+		{
+			p[n++] = (uint8_t) (COMPACT_ZEROS + v.dscale);
+			p[n++] = (uint8_t) (v.dscale - v.scale);
+		}
+		n += put_varint(p + n, zigzag(v.m));
+	}
+	else
+	{
+		p[n++] = COMPACT_RAW;
+		put_u16(p + n, (uint16_t) len);
+		memcpy(p + n + 2, wire, len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+/* the value at *pos: *kind 0 absent, 1 digits (in *v), 2 dec_send bytes (*wire, *wirelen) */
+static bool
+get_value(const uint8_t *buf, size_t len, size_t *pos, int *kind, Digits *v,
+		  const uint8_t **wire, size_t *wirelen, TelemetryError *err)
+{
+	uint8_t		tag;
+	uint64_t	z;
+
+	if (*pos >= len)
+		return fail(err, "truncated observation");
+	tag = buf[(*pos)++];
+	if (tag == 0)
+	{
+		*kind = 0;
+		return true;
+	}
+	if (tag == COMPACT_RAW)
+	{
+		if (len - *pos < 2)
+			return fail(err, "truncated observation");
+		*wirelen = get_u16(buf + *pos);
+		*pos += 2;
+		if (len - *pos < *wirelen)
+			return fail(err, "truncated observation");
+		*wire = buf + *pos;
+		*pos += *wirelen;
+		*kind = 2;
+		return true;
+	}
+	if (tag < COMPACT_ZEROS)
+		v->dscale = v->scale = tag - 1;
+	else
+	{
+		v->dscale = tag - COMPACT_ZEROS;
+		if (*pos >= len || buf[*pos] > v->dscale)
+			return fail(err, "invalid compact value");
+		v->scale = v->dscale - buf[(*pos)++];
+	}
+	if (v->dscale > COMPACT_MAX_DSCALE || !get_varint(buf, len, pos, &z))
+		return fail(err, "truncated or invalid compact value");
+	v->m = unzigzag(z);
+	if (magnitude(v->m) >= COMPACT_LIMIT)
+		return fail(err, "invalid value: more than 16 digits in a compact value");
+	*kind = 1;
+	return true;
+}
 
 bool
-telemetry_compact_add(DegBuf *buf, int64_t *end, int nfields, int64_t from, int64_t to,
+telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from, int64_t to,
 					  const uint8_t *const *wire, const size_t *lens, TelemetryError *err)
 {
-	size_t		bound = 1 + 10 + 10;
+	size_t		bound = COMPACT_TIMES_MAX;
 	uint8_t    *p;
 	size_t		n;
 	int			i;
@@ -572,30 +696,11 @@ telemetry_compact_add(DegBuf *buf, int64_t *end, int nfields, int64_t from, int6
 	if (!degbuf_reserve(buf, bound))
 		return fail(err, "out of memory");
 	p = (uint8_t *) buf->data + buf->len;
-	n = put_times(p, *end, from, to);
+	n = put_times(p, tail, from, to);
 	for (i = 0; i < nfields; i++)
-	{
-		int64_t		m;
-		int			dscale;
-
-		if (wire[i] == NULL)
-			p[n++] = 0;
-		else if (wire_to_digits(wire[i], lens[i], &m, &dscale))
-		{
-			p[n++] = (uint8_t) (dscale + 1);
-			n += put_varint(p + n, zigzag(m));
-		}
-		else
-		{
-			p[n++] = COMPACT_RAW;
-			put_u16(p + n, (uint16_t) lens[i]);
-			memcpy(p + n + 2, wire[i], lens[i]);
-			n += 2 + lens[i];
-		}
-	}
+		n += put_value(p + n, wire[i], lens[i]);
 	buf->len += n;
 	buf->data[buf->len] = '\0';
-	*end = to;
 	return true;
 }
 
@@ -612,106 +717,71 @@ read_compact_values(const uint8_t *buf, size_t len, size_t *pos, int nfields,
 
 	for (i = 0; i < nfields; i++)
 	{
-		uint8_t		tag;
+		int			kind;
+		Digits		v;
+		const uint8_t *wire;
+		size_t		wirelen;
 
-		if (*pos >= len)
-			return fail(err, "truncated observation");
-		tag = buf[(*pos)++];
+		if (!get_value(buf, len, pos, &kind, &v, &wire, &wirelen, err))
+			return false;
 		if (present)
-			present[i] = tag != 0;
-		if (tag == 0)
+			present[i] = kind != 0;
+		if (kind == 0 || (values == NULL && i != only))
 			continue;
-		if (tag == COMPACT_RAW)
-		{
-			size_t		n;
-
-			if (len - *pos < 2)
-				return fail(err, "truncated observation");
-			n = get_u16(buf + *pos);
-			*pos += 2;
-			if (len - *pos < n)
-				return fail(err, "truncated observation");
-			if (values || i == only)
-			{
-				DecError	derr;
-
-				if (wire_to_decimal(values ? &values[i] : one, buf + *pos, n, &derr) != DEC_OK)
-					return fail(err, "invalid value: %s", derr.message);
-			}
-			*pos += n;
-		}
+		if (kind == 1)
+			decimal_of_digits(values ? &values[i] : one, &v);
 		else
 		{
-			uint64_t	z;
-			int64_t		m;
+			DecError	derr;
 
-			if (!get_varint(buf, len, pos, &z))
-				return fail(err, "truncated observation");
-			m = unzigzag(z);
-			if (m <= -(int64_t) COMPACT_LIMIT || m >= (int64_t) COMPACT_LIMIT)
-				return fail(err, "invalid value: more than 16 digits in a compact value");
-			if (values || i == only)
-				decimal_of_digits(values ? &values[i] : one, m, tag - 1);
+			if (wire_to_decimal(values ? &values[i] : one, wire, wirelen, &derr) != DEC_OK)
+				return fail(err, "invalid value: %s", derr.message);
 		}
 	}
 	return true;
 }
 
-/* the record at *pos after base; moves *pos and *base */
+/* the record at *pos after *tail; moves *pos and *tail */
 static bool
-read_compact_record(const uint8_t *buf, size_t len, size_t *pos, int64_t *base, int nfields,
+read_compact_record(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompactTail *tail, int nfields,
 					int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
 {
 	size_t		p = *pos;
+	TelemetryCompactTail t = *tail;
 
-	if (!get_times(buf, len, &p, *base, from, to))
+	if (!get_times(buf, len, &p, &t, from, to))
 		return fail(err, "truncated or invalid observation times");
 	if (!read_compact_values(buf, len, &p, nfields, values, present, -1, NULL, err))
 		return false;
 	*pos = p;
-	*base = *to;
+	*tail = t;
 	return true;
 }
 
 bool
-telemetry_compact_walk(const uint8_t *data, size_t len, int nfields, size_t nobs,
-					   int64_t *end, TelemetryError *err)
-{
-	size_t		pos = 0;
-	size_t		k = 0;
-	int64_t		base = 0,
-				from,
-				to = 0;
-
-	while (pos < len)
-	{
-		if (!read_compact_record(data, len, &pos, &base, nfields, &from, &to, NULL, NULL, err))
-			return false;
-		k++;
-	}
-	if (k != nobs)
-		return fail(err, "%zu compact observations where %zu were said", k, nobs);
-	*end = to;
-	return true;
-}
-
-bool
-telemetry_compact_append(DegBuf *buf, int64_t *end, const uint8_t *src, size_t len, int64_t src_end,
-						 TelemetryError *err)
+telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
+						 const TelemetryCompactTail *src_tail, TelemetryError *err)
 {
 	bool		own = (const char *) src == buf->data;
+	TelemetryCompactTail first = {0, 0};
+	TelemetryCompactTail after = *tail;
 	size_t		pos = 0;
 	int64_t		from,
 				to;
-	uint8_t		head[1 + 10 + 10];
+	uint8_t		head[COMPACT_TIMES_MAX];
 	size_t		headlen;
+	TelemetryCompactTail end = *src_tail;
 
 	if (len == 0)
 		return true;
-	/* the first record was counted from 0: count it from *end; the others follow it */
-	if (!get_times(src, len, &pos, 0, &from, &to))
+
+	/*
+	 * The first record's times were counted from nothing: count them from
+	 * *tail.  The records after it count from it, and come as they are.
+	 */
+	if (!get_times(src, len, &pos, &first, &from, &to))
 		return fail(err, "truncated or invalid observation times");
-	headlen = put_times(head, *end, from, to);
+	headlen = put_times(head, &after, from, to);
 	/* reserve first: src may be buf's own bytes, which move when it grows */
 	if (!degbuf_reserve(buf, headlen + len - pos))
 		return fail(err, "out of memory");
@@ -721,7 +791,7 @@ telemetry_compact_append(DegBuf *buf, int64_t *end, const uint8_t *src, size_t l
 	memcpy(buf->data + buf->len + headlen, src + pos, len - pos);
 	buf->len += headlen + len - pos;
 	buf->data[buf->len] = '\0';
-	*end = src_end;
+	*tail = end;
 	return true;
 }
 
@@ -742,7 +812,7 @@ telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
 			return fail(err, "a value of \"%s\" is too long", s->ref);
 	if (s->compact)
 	{
-		if (!telemetry_compact_add(&s->obs, &s->compact_end, s->nfields, from, to, wire, lens, err))
+		if (!telemetry_compact_add(&s->obs, &s->compact_tail, s->nfields, from, to, wire, lens, err))
 			return false;
 		s->nobs++;
 		return true;
@@ -894,7 +964,8 @@ telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s)
 {
 	c->series = s;
 	c->pos = 0;
-	c->base = 0;
+	c->tail.end = 0;
+	c->tail.length = 0;
 }
 
 bool
@@ -908,7 +979,7 @@ telemetry_next(TelemetryCursor *c, int64_t *from, int64_t *to,
 	if (c->pos >= s->obs.len)
 		return false;
 	if (s->compact)
-		return read_compact_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, &c->base,
+		return read_compact_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, &c->tail,
 								   s->nfields, from, to, values, present, err);
 	return read_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, s->nfields,
 					   from, to, values, present, err);
@@ -959,8 +1030,10 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 		}
 		if (s->compact)
 		{
-			if (!telemetry_compact_append(&d->obs, &d->compact_end, (const uint8_t *) s->obs.data,
-										  s->obs.len, s->compact_end, err))
+			TelemetryCompactTail src_tail = s->compact_tail;	/* s may be d */
+
+			if (!telemetry_compact_append(&d->obs, &d->compact_tail, (const uint8_t *) s->obs.data,
+										  s->obs.len, &src_tail, err))
 				return false;
 		}
 		/* reserve first: when src is dst, the bytes to copy move with the buffer */
@@ -981,8 +1054,8 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 	const uint8_t *buf = (const uint8_t *) s->obs.data;
 	size_t		len = s->obs.len;
 	size_t		pos = 0;
-	int64_t		base = 0,
-				from,
+	TelemetryCompactTail tail = {0, 0};
+	int64_t		from,
 				to;
 	int			f;
 
@@ -990,63 +1063,42 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 	{
 		uint8_t		head[16];
 
-		if (!get_times(buf, len, &pos, base, &from, &to))
+		if (!get_times(buf, len, &pos, &tail, &from, &to))
 			return false;
-		base = to;
 		put_u64(head, (uint64_t) from);
 		put_u64(head + 8, (uint64_t) to);
 		degbuf_append(out, head, sizeof(head));
 		for (f = 0; f < s->nfields; f++)
 		{
-			uint8_t		value[3 + 18];
-			uint8_t		tag;
+			uint8_t		value[3 + 16];
+			int			kind;
+			Digits		v;
+			const uint8_t *wire;
+			size_t		wirelen;
 
-			if (pos >= len)
+			if (!get_value(buf, len, &pos, &kind, &v, &wire, &wirelen, NULL))
 				return false;
-			tag = buf[pos++];
-			if (tag == 0)
-			{
-				degbuf_putc(out, 0);
-				continue;
-			}
-			if (tag == COMPACT_RAW)
-			{
-				size_t		n;
-
-				if (len - pos < 2 || len - pos - 2 < (n = get_u16(buf + pos)))
-					return false;
-				value[0] = 1;
+			value[0] = kind != 0;
+			if (kind == 0)
 				degbuf_append(out, value, 1);
-				degbuf_append(out, buf + pos, 2 + n);	/* the same uint16 length, then the bytes */
-				pos += 2 + n;
+			else if (kind == 1)
+			{
+				size_t		n = wire_of_digits(&v, value + 3);
+
+				put_u16(value + 1, (uint16_t) n);
+				degbuf_append(out, value, 3 + n);
 			}
 			else
 			{
-				uint64_t	z;
-				int64_t		m;
-				size_t		n;
-
-				if (!get_varint(buf, len, &pos, &z))
-					return false;
-				m = unzigzag(z);
-				if (m <= -(int64_t) COMPACT_LIMIT || m >= (int64_t) COMPACT_LIMIT)
-					return false;
-				n = wire_of_digits(m, tag - 1, value + 3);
-				value[0] = 1;
-				put_u16(value + 1, (uint16_t) n);
-				degbuf_append(out, value, 3 + n);
+				put_u16(value + 1, (uint16_t) wirelen);
+				degbuf_append(out, value, 3);
+				degbuf_append(out, wire, wirelen);
 			}
 		}
 	}
 	return true;
 }
 
-/*
- *   version                     1 byte
- *   nseries                     uint64
- *   per series: reflen uint16, ref, nfields 1 byte, per field: len uint16,
- *               name; nobs uint64, bytes uint64, the records
- */
 bool
 telemetry_serialize(const TelemetrySet *set, DegBuf *out)
 {
@@ -1320,8 +1372,8 @@ telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, 
 	const uint8_t *buf = (const uint8_t *) s->obs.data;
 	size_t		len = s->obs.len;
 	size_t		pos = 0;
-	int64_t		base = 0,
-				from,
+	TelemetryCompactTail tail = {0, 0};
+	int64_t		from,
 				to;
 	TelemetryRule rule = telemetry_field_rule(s->fields[field]);
 	Decimal		value = DEC_INIT;
@@ -1341,12 +1393,11 @@ telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, 
 
 		if (s->compact)
 		{
-			if (!get_times(buf, len, &pos, base, &from, &to))
+			if (!get_times(buf, len, &pos, &tail, &from, &to))
 			{
 				ok = fail(err, "%s: truncated or invalid observation times", s->ref);
 				break;
 			}
-			base = to;
 		}
 		else if (!read_times(buf, len, &pos, &from, &to, err))
 		{
@@ -1435,6 +1486,11 @@ telemetry_at(const TelemetrySeries *s, int field, const int64_t *instants, int n
 	{
 		if (!has[field])
 			continue;
+		if (nobs == s->nobs)
+		{
+			ok = fail(err, "series \"%s\" holds more observations than it counts", s->ref);
+			break;
+		}
 		obs[nobs].from = from;
 		obs[nobs].to = to;
 		obs[nobs].seq = nobs;

@@ -40,6 +40,13 @@
 #define TELEMETRY_MAX_SERIES 65536
 #define TELEMETRY_FORMAT_VERSION 1
 
+/* the last compact record of a series: the next one is counted from it */
+typedef struct TelemetryCompactTail
+{
+	int64_t		end;			/* 0 before the first record */
+	int64_t		length;			/* to - from; 0 before the first record */
+} TelemetryCompactTail;
+
 typedef struct TelemetrySeries
 {
 	char	   *ref;
@@ -50,7 +57,7 @@ typedef struct TelemetrySeries
 								 * and if present a uint16 length and the wire bytes;
 								 * or compact records (below) */
 	bool		compact;		/* obs holds compact records */
-	int64_t		compact_end;	/* compact: the last record's end (the next one's base) */
+	TelemetryCompactTail compact_tail;	/* compact: the last record's end and length */
 } TelemetrySeries;
 
 typedef struct TelemetrySet
@@ -116,41 +123,44 @@ extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet 
  * Compact records, for sets built in memory from many rows (the billing
  * aggregate keeps one per contract, so every byte counts):
  *
- *   flags          1 byte: bit 0 set when the times below are whole seconds
- *                  (else microseconds); other bits zero
- *   start          zigzag varint: from - base, base being the previous
- *                  record's end (0 before the first)
- *   length         varint: to - from, more than 0
- *   per field      a tag byte: 0 absent; 1..254 a value of dscale tag - 1,
- *                  its digits (value * 10^dscale, below 10^16 in magnitude)
- *                  a zigzag varint; 255 a uint16 length and the value in
- *                  dec_send format (values too long for the varint)
+ *   head           varint: start << 3 | flags, start being zigzag(from -
+ *                  the previous record's end, or 0 before the first);
+ *                  flags 1: as long as the previous record (no length
+ *                  follows), 2: start and length in whole seconds (else
+ *                  microseconds), 4: start does not fit, and follows in a
+ *                  varint of its own (the head is then the flags alone)
+ *   length         varint: to - from (> 0), unless flag 1
+ *   per field      a tag byte: 0 absent; 1..127 a value of dscale tag - 1,
+ *                  then its digits (value * 10^dscale) as a zigzag varint;
+ *                  128..254 a value of dscale tag - 128 whose last z places
+ *                  are zeros: a byte z, then the digits (value * 10^(dscale
+ *                  - z)); 255 a uint16 length and the value in dec_send
+ *                  format (more than 16 significant digits, or dscale above
+ *                  126).  Digits are below 10^16 in magnitude.
  *
- * A reading of 1.234 kWh over a quarter hour after the previous one takes
- * ten bytes instead of the forty-two of version 1.  Varints are
- * little-endian base 128.  Compact records are read by telemetry_next like
- * any others; telemetry_serialize writes them as version 1.
+ * A quarter-hour reading of 1.234 kWh after the previous one takes six
+ * bytes instead of the forty-two of version 1.  Varints are little-endian
+ * base 128.  Compact records are read by telemetry_next like any others;
+ * telemetry_serialize writes them as version 1.
  *
- * telemetry_compact_add encodes one (wire as for telemetry_add) after *end,
- * and moves *end; telemetry_compact_append appends records that were
- * counted from base 0 (a whole buffer src of another series with the same
- * fields) after *end.  telemetry_compact_walk checks the structure of len
- * bytes of records (varints and tags in bounds, from < to, nobs records)
- * and gives their end; values are checked only when they are decoded.
+ * telemetry_compact_add encodes one (wire as for telemetry_add) after
+ * *tail, and moves it; telemetry_compact_append appends a whole buffer of
+ * records that were counted from nothing (another series', with the same
+ * fields, whose last record is src_tail) after *tail.  Whoever reads
+ * compact records checks every bound as it goes.
  */
-extern bool telemetry_compact_add(DegBuf *buf, int64_t *end, int nfields, int64_t from, int64_t to,
-								  const uint8_t *const *wire, const size_t *lens, TelemetryError *err);
-extern bool telemetry_compact_append(DegBuf *buf, int64_t *end, const uint8_t *src, size_t len,
-									 int64_t src_end, TelemetryError *err);
-extern bool telemetry_compact_walk(const uint8_t *data, size_t len, int nfields, size_t nobs,
-								   int64_t *end, TelemetryError *err);
+extern bool telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from,
+								  int64_t to, const uint8_t *const *wire, const size_t *lens,
+								  TelemetryError *err);
+extern bool telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
+									 const TelemetryCompactTail *src_tail, TelemetryError *err);
 
 /* reading a series in the order observations were added */
 typedef struct TelemetryCursor
 {
 	const TelemetrySeries *series;
 	size_t		pos;
-	int64_t		base;			/* compact records: the previous record's end */
+	TelemetryCompactTail tail;	/* compact records: the one before */
 } TelemetryCursor;
 
 extern void telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s);
