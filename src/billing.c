@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/parallel.h"
@@ -313,32 +314,146 @@ telemetry_merge_sql(PG_FUNCTION_ARGS)
 /* ---------- the aggregate ---------- */
 
 /*
- * A group's state: its series, each its name and fields as given and its
- * observations as compact records (src/core/telemetry.h), about ten bytes
- * a reading.  A settlement keeps one state per contract in every worker,
- * so the state is nothing more.
+ * A series' names, its ref and its fields text as given: kept once per call
+ * site (step or deserialize) in a small hash table, so that a state points
+ * at them and rows are matched by pointer.
  */
-typedef struct AggSeries
+typedef struct AggSchema
 {
-	char	   *names;			/* the ref, NUL, the fields text, NUL */
+	char	   *ref;			/* reflen bytes and a NUL */
+	char	   *fields;			/* fieldslen bytes and a NUL */
 	int			reflen;
 	int			fieldslen;
 	int			nfields;
-	int64		nobs;
+	bool		checked;		/* its names are a series' (telemetry_check_names) */
+	uint32		hash;
+	struct AggSchema *next;		/* in its bucket */
+} AggSchema;
+
+typedef struct AggSchemas
+{
+	MemoryContext cxt;
+	AggSchema **buckets;
+	int			nbuckets;
+	int			count;
+	AggSchema  *last;			/* the one last asked for */
+} AggSchemas;
+
+static uint32
+schema_hash(const char *ref, int reflen, const char *fields, int fieldslen)
+{
+	return hash_bytes((const unsigned char *) ref, reflen) ^ (hash_bytes((const unsigned char *) fields, fieldslen) * 31);
+}
+
+/* the fields of a fields text: how many (commas + 1) */
+static int
+fields_count(const char *text, int len)
+{
+	int			n = 1;
+	int			i;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == ',';
+	return n;
+}
+
+static AggSchema *
+schema_get(AggSchemas *t, const char *ref, int reflen, const char *fields, int fieldslen)
+{
+	AggSchema  *sc = t->last;
+	uint32		h;
+	int			i;
+
+	if (sc && sc->reflen == reflen && sc->fieldslen == fieldslen && memcmp(sc->ref, ref, reflen) == 0 &&
+		memcmp(sc->fields, fields, fieldslen) == 0)
+		return sc;
+	h = schema_hash(ref, reflen, fields, fieldslen);
+	if (t->nbuckets > 0)
+		for (sc = t->buckets[h & (t->nbuckets - 1)]; sc; sc = sc->next)
+			if (sc->hash == h && sc->reflen == reflen && sc->fieldslen == fieldslen &&
+				memcmp(sc->ref, ref, reflen) == 0 && memcmp(sc->fields, fields, fieldslen) == 0)
+				return t->last = sc;
+	if (t->count >= t->nbuckets)
+	{
+		/* grow (or make) the table: twice as many buckets as entries */
+		int			n = t->nbuckets ? t->nbuckets * 4 : 16;
+		AggSchema **buckets = MemoryContextAllocZero(t->cxt, sizeof(AggSchema *) * n);
+
+		for (i = 0; i < t->nbuckets; i++)
+			while (t->buckets[i])
+			{
+				AggSchema  *e = t->buckets[i];
+
+				t->buckets[i] = e->next;
+				e->next = buckets[e->hash & (n - 1)];
+				buckets[e->hash & (n - 1)] = e;
+			}
+		if (t->buckets)
+			pfree(t->buckets);
+		t->buckets = buckets;
+		t->nbuckets = n;
+	}
+	sc = MemoryContextAlloc(t->cxt, sizeof(AggSchema) + reflen + fieldslen + 2);
+	sc->ref = (char *) (sc + 1);
+	memcpy(sc->ref, ref, reflen);
+	sc->ref[reflen] = '\0';
+	sc->fields = sc->ref + reflen + 1;
+	memcpy(sc->fields, fields, fieldslen);
+	sc->fields[fieldslen] = '\0';
+	sc->reflen = reflen;
+	sc->fieldslen = fieldslen;
+	sc->nfields = fields_count(fields, fieldslen);
+	sc->checked = false;
+	sc->hash = h;
+	sc->next = t->buckets[h & (t->nbuckets - 1)];
+	t->buckets[h & (t->nbuckets - 1)] = sc;
+	t->count++;
+	return t->last = sc;
+}
+
+static bool
+schema_equal(const AggSchema *a, const AggSchema *b)
+{
+	return a == b || (a->reflen == b->reflen && a->fieldslen == b->fieldslen && memcmp(a->ref, b->ref, a->reflen) == 0 &&
+					  memcmp(a->fields, b->fields, a->fieldslen) == 0);
+}
+
+/*
+ * A group's state: its series, each its names and its observations as
+ * compact records (src/core/telemetry.h), about six bytes a reading.  A
+ * settlement keeps one per contract in every worker, and reaches it once
+ * per row: the state is one chunk of 512 bytes, its first series and that
+ * series' first records inside it.
+ */
+typedef struct AggSeries
+{
+	const AggSchema *schema;
+	uint8	   *data;			/* compact records */
+	uint32		len;
+	uint32		cap;
+	uint32		nobs;
 	TelemetryCompactTail tail;	/* the last record: the next one is counted from it */
-	DegBuf		obs;
 } AggSeries;
+
+#define AGG_STATE_SIZE 512
+
+typedef struct TelemetryAggStateHead
+{
+	int			nseries;
+	int			more_capacity;
+	int			last;			/* the series of the last row (rows come in runs) */
+	bool		deserialized;	/* made by the deserialize function: combine may adopt it */
+	AggSeries  *more;			/* series 1 .. nseries - 1 */
+	AggSeries	first;
+} TelemetryAggStateHead;
 
 typedef struct TelemetryAggState
 {
-	int			nseries;
-	int			capacity;
-	int			last;			/* the series of the last row (rows come in runs) */
-	bool		deserialized;	/* made by the deserialize function: combine may adopt it */
-	AggSeries  *series;
+	TelemetryAggStateHead h;
+	uint8		inline_data[AGG_STATE_SIZE - sizeof(TelemetryAggStateHead)];	/* the first series' records */
 } TelemetryAggState;
 
-/* per call site: the last fields text seen, split at commas */
+/* per call site: the last fields text seen, split at commas, and the schemas of the rows */
 typedef struct TelemetryAggCall
 {
 	TypeCacheEntry *range_type;
@@ -349,13 +464,8 @@ typedef struct TelemetryAggCall
 	int			nfields;
 	const char *names[TELEMETRY_MAX_FIELDS];
 	size_t		lens[TELEMETRY_MAX_FIELDS];
+	AggSchemas	schemas;
 } TelemetryAggCall;
-
-static TelemetryAggState *
-agg_state_new(MemoryContext cxt)
-{
-	return MemoryContextAllocZero(cxt, sizeof(TelemetryAggState));
-}
 
 static void
 split_fields(TelemetryAggCall *state, MemoryContext cxt, const char *text, size_t len)
@@ -384,125 +494,164 @@ split_fields(TelemetryAggCall *state, MemoryContext cxt, const char *text, size_
 		}
 }
 
-/* the fields of a fields text: how many (commas + 1) */
-static int
-fields_count(const char *text, int len)
+static TelemetryAggState *
+agg_state_new(MemoryContext cxt)
 {
-	int			n = 1;
-	int			i;
+	TelemetryAggState *state = MemoryContextAlloc(cxt, sizeof(TelemetryAggState));
 
-	for (i = 0; i < len; i++)
-		n += text[i] == ',';
-	return n;
+	memset(&state->h, 0, sizeof(state->h));
+	return state;
 }
 
-/* the series named ref in state (with these fields), added if new; in cxt */
 static AggSeries *
-agg_series(TelemetryAggState *state, MemoryContext cxt, const char *ref, int reflen,
-		   const char *fields, int fieldslen, int nfields)
+agg_series_at(TelemetryAggState *state, int i)
 {
-	AggSeries  *s = NULL;
+	return i == 0 ? &state->h.first : &state->h.more[i - 1];
+}
+
+/* the series of schema in state, added if new; in cxt */
+static AggSeries *
+agg_series(TelemetryAggState *state, MemoryContext cxt, const AggSchema *schema)
+{
+	AggSeries  *s;
 	int			i;
 
-	if (state->last < state->nseries && state->series[state->last].reflen == reflen &&
-		memcmp(state->series[state->last].names, ref, reflen) == 0)
-		s = &state->series[state->last];
-	for (i = 0; s == NULL && i < state->nseries; i++)
-		if (state->series[i].reflen == reflen && memcmp(state->series[i].names, ref, reflen) == 0)
-		{
-			s = &state->series[i];
-			state->last = i;
-		}
-	if (s != NULL)
+	if (state->h.nseries > 0)
 	{
-		if (s->fieldslen != fieldslen || memcmp(s->names + reflen + 1, fields, fieldslen) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid telemetry: series \"%s\" is given with different fields", s->names)));
-		return s;
+		s = agg_series_at(state, state->h.last);
+		if (s->schema == schema)
+			return s;
+		for (i = 0; i < state->h.nseries; i++)
+		{
+			s = agg_series_at(state, i);
+			if (s->schema->reflen == schema->reflen && memcmp(s->schema->ref, schema->ref, schema->reflen) == 0)
+			{
+				if (!schema_equal(s->schema, schema))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid telemetry: series \"%s\" is given with different fields", schema->ref)));
+				state->h.last = i;
+				return s;
+			}
+		}
 	}
-	if (state->nseries >= TELEMETRY_MAX_SERIES)
+	if (state->h.nseries >= TELEMETRY_MAX_SERIES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid telemetry: more than %d series", TELEMETRY_MAX_SERIES)));
-	if (state->nseries == state->capacity)
+	if (state->h.nseries == 0)
 	{
-		/* most contracts have one or two series */
-		int			cap = state->capacity ? state->capacity * 2 : 1;
-
-		state->series = state->series ? repalloc(state->series, sizeof(AggSeries) * cap)
-			: MemoryContextAlloc(cxt, sizeof(AggSeries) * cap);
-		state->capacity = cap;
+		s = &state->h.first;
+		memset(s, 0, sizeof(AggSeries));
+		s->data = state->inline_data;
+		s->cap = sizeof(state->inline_data);
 	}
-	s = &state->series[state->nseries];
-	memset(s, 0, sizeof(AggSeries));
-	s->names = MemoryContextAlloc(cxt, reflen + fieldslen + 2);
-	memcpy(s->names, ref, reflen);
-	s->names[reflen] = '\0';
-	memcpy(s->names + reflen + 1, fields, fieldslen);
-	s->names[reflen + 1 + fieldslen] = '\0';
-	s->reflen = reflen;
-	s->fieldslen = fieldslen;
-	s->nfields = nfields;
-	degbuf_init(&s->obs);
-	state->last = state->nseries++;
+	else
+	{
+		if (state->h.nseries - 1 == state->h.more_capacity)
+		{
+			int			cap = state->h.more_capacity ? state->h.more_capacity * 2 : 1;
+
+			state->h.more = state->h.more ? repalloc(state->h.more, sizeof(AggSeries) * cap)
+				: MemoryContextAlloc(cxt, sizeof(AggSeries) * cap);
+			state->h.more_capacity = cap;
+		}
+		s = &state->h.more[state->h.nseries - 1];
+		memset(s, 0, sizeof(AggSeries));
+	}
+	s->schema = schema;
+	state->h.last = state->h.nseries++;
 	return s;
+}
+
+/* room for extra more bytes of records */
+static void
+agg_reserve(TelemetryAggState *state, AggSeries *s, MemoryContext cxt, size_t extra)
+{
+	size_t		cap;
+	uint8	   *data;
+
+	if (s->len + extra <= s->cap)
+		return;
+	if ((size_t) s->len + extra > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("telemetry of \"%s\" is too large for one group", s->schema->ref)));
+	cap = Max(s->cap * 2, 256);
+	while (cap < s->len + extra)
+		cap *= 2;
+	cap = Min(cap, MaxAllocSize);
+	data = MemoryContextAlloc(cxt, cap);
+	if (s->len > 0)
+		memcpy(data, s->data, s->len);
+	if (s->data && s->data != state->inline_data)
+		pfree(s->data);
+	s->data = data;
+	s->cap = (uint32) cap;
 }
 
 /* the records of b's series added to a's (b is left as it was) */
 static void
-agg_merge(TelemetryAggState *a, const TelemetryAggState *b, MemoryContext cxt)
+agg_merge(TelemetryAggState *a, TelemetryAggState *b, MemoryContext cxt)
 {
 	int			i;
 
-	for (i = 0; i < b->nseries; i++)
+	for (i = 0; i < b->h.nseries; i++)
 	{
-		const AggSeries *bs = &b->series[i];
-		AggSeries  *as = agg_series(a, cxt, bs->names, bs->reflen, bs->names + bs->reflen + 1,
-									bs->fieldslen, bs->nfields);
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		const AggSeries *bs = agg_series_at(b, i);
+		AggSeries  *as;
+		uint8		head[TELEMETRY_COMPACT_TIMES_MAX];
+		size_t		headlen,
+					skip;
+		TelemetryCompactTail tail;
 		TelemetryError err;
-		bool		ok = telemetry_compact_append(&as->obs, &as->tail, (const uint8 *) bs->obs.data,
-												  bs->obs.len, &bs->tail, &err);
 
-		MemoryContextSwitchTo(old);
-		if (!ok)
+		if (bs->len == 0)
+			continue;
+		as = agg_series(a, cxt, bs->schema);
+		tail = as->tail;
+		if (!telemetry_compact_rebase(bs->data, bs->len, &tail, head, &headlen, &skip, &err))
 			telemetry_error(&err);
+		agg_reserve(a, as, cxt, headlen + bs->len - skip);
+		memcpy(as->data + as->len, head, headlen);
+		memcpy(as->data + as->len + headlen, bs->data + skip, bs->len - skip);
+		as->len += headlen + bs->len - skip;
+		as->tail = bs->tail;
 		as->nobs += bs->nobs;
 	}
 }
 
-/* a's series as a set of compact series (in the current context) */
+/* a state's series as a set of compact series (in the current context) */
 static void
-agg_to_set(const TelemetryAggState *state, TelemetrySet *set)
+agg_to_set(TelemetryAggState *state, TelemetrySet *set)
 {
 	int			i;
 
 	telemetry_init(set);
 	set->compact = true;
-	for (i = 0; i < state->nseries; i++)
+	for (i = 0; i < state->h.nseries; i++)
 	{
-		const AggSeries *as = &state->series[i];
+		const AggSeries *as = agg_series_at(state, i);
+		const AggSchema *sc = as->schema;
 		const char *names[TELEMETRY_MAX_FIELDS];
 		size_t		lens[TELEMETRY_MAX_FIELDS];
-		const char *fields = as->names + as->reflen + 1;
 		int			n = 0,
 					start = 0,
 					k;
 		TelemetrySeries *s;
 		TelemetryError err;
 
-		for (k = 0; k <= as->fieldslen && n < TELEMETRY_MAX_FIELDS; k++)
-			if (k == as->fieldslen || fields[k] == ',')
+		for (k = 0; k <= sc->fieldslen && n < TELEMETRY_MAX_FIELDS; k++)
+			if (k == sc->fieldslen || sc->fields[k] == ',')
 			{
-				names[n] = fields + start;
+				names[n] = sc->fields + start;
 				lens[n++] = k - start;
 				start = k + 1;
 			}
-		s = telemetry_series(set, as->names, as->reflen, names, lens, n, &err);
+		s = telemetry_series(set, sc->ref, sc->reflen, names, lens, n, &err);
 		if (s == NULL)
 			telemetry_error(&err);
-		if (as->obs.len > 0 && !degbuf_append(&s->obs, as->obs.data, as->obs.len))
+		if (as->len > 0 && !degbuf_append(&s->obs, as->data, as->len))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		s->nobs = as->nobs;
 		s->compact_tail = as->tail;
@@ -579,7 +728,6 @@ Datum
 telemetry_agg_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	MemoryContext old;
 	TelemetryAggState *state;
 	TelemetryAggCall *call = (TelemetryAggCall *) fcinfo->flinfo->fn_extra;
 	text	   *ref;
@@ -599,11 +747,11 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 	size_t		lens[TELEMETRY_MAX_FIELDS];
 	uint8		local[TELEMETRY_MAX_FIELDS][WIRE_LOCAL];
 	bool		allocated[TELEMETRY_MAX_FIELDS];
+	AggSchema  *schema;
 	AggSeries  *series;
 	TelemetryError err;
 	int			nvalues = PG_NARGS() - 4;
 	int			f;
-	bool		ok;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -676,17 +824,21 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("telemetry_agg: the fields text \"%.64s...\" is too long", call->fields_text)));
 	}
-	series = agg_series(state, aggcxt, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref),
-						call->fields_text, call->fields_len, call->nfields);
-	/* a new series' names are checked as telemetry_series checks them */
-	if (series->nobs == 0 &&
-		!telemetry_check_names(VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), call->names, call->lens,
-							   call->nfields, &err))
-		telemetry_error(&err);
+	if (call->schemas.cxt == NULL)
+		call->schemas.cxt = fcinfo->flinfo->fn_mcxt;
+	schema = schema_get(&call->schemas, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), call->fields_text, call->fields_len);
+	/* a series' names are checked once, as telemetry_series checks them */
+	if (!schema->checked)
+	{
+		if (!telemetry_check_names(schema->ref, schema->reflen, call->names, call->lens, call->nfields, &err))
+			telemetry_error(&err);
+		schema->checked = true;
+	}
+	series = agg_series(state, aggcxt, schema);
 	if (DatumGetTimestampTz(lower.val) >= DatumGetTimestampTz(upper.val))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid telemetry: an observation of \"%s\" ends before it starts", series->names)));
+				 errmsg("invalid telemetry: an observation of \"%s\" ends before it starts", schema->ref)));
 
 	for (f = 0; f < call->nfields; f++)
 	{
@@ -758,14 +910,15 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		}
 	}
 
-	old = MemoryContextSwitchTo(aggcxt);
-	ok = telemetry_compact_add(&series->obs, &series->tail, series->nfields, DatumGetTimestampTz(lower.val),
-							   DatumGetTimestampTz(upper.val), wire, lens, &err);
-	MemoryContextSwitchTo(old);
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid telemetry: \"%s\": %s", series->names, err.message)));
+	for (f = 0; f < call->nfields; f++)
+		if (wire[f] != NULL && lens[f] > PG_UINT16_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("invalid telemetry: a value of \"%s\" is too long", schema->ref)));
+	agg_reserve(state, series, aggcxt, telemetry_compact_bound(call->nfields, wire, lens));
+	series->len += telemetry_compact_encode(series->data + series->len, &series->tail, call->nfields,
+											DatumGetTimestampTz(lower.val), DatumGetTimestampTz(upper.val),
+											wire, lens);
 	series->nobs++;
 	for (f = 0; f < call->nfields; f++)
 		if (allocated[f])
@@ -794,7 +947,7 @@ telemetry_agg_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(a);
 	}
 	/* a worker's state, deserialized into the aggregate's context: take it as it is */
-	if (a == NULL && b->deserialized)
+	if (a == NULL && b->h.deserialized)
 		PG_RETURN_POINTER(b);
 	if (a == NULL)
 		a = agg_state_new(aggcxt);
@@ -833,37 +986,40 @@ telemetry_agg_serialize(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	size_t		size = VARHDRSZ + sizeof(uint32);
 	char	   *p;
-	uint32		n = state->nseries;
+	uint32		n = state->h.nseries;
 	int			i;
 
-	for (i = 0; i < state->nseries; i++)
-		size += sizeof(AggSeriesHead) + state->series[i].reflen + 1 + state->series[i].fieldslen +
-			sizeof(AggSeriesCounts) + state->series[i].obs.len;
+	for (i = 0; i < state->h.nseries; i++)
+	{
+		const AggSeries *s = agg_series_at(state, i);
+
+		size += sizeof(AggSeriesHead) + s->schema->reflen + 1 + s->schema->fieldslen + sizeof(AggSeriesCounts) + s->len;
+	}
 	result = palloc(size);
 	SET_VARSIZE(result, size);
 	p = VARDATA(result);
 	memcpy(p, &n, sizeof(n));
 	p += sizeof(n);
-	for (i = 0; i < state->nseries; i++)
+	for (i = 0; i < state->h.nseries; i++)
 	{
-		const AggSeries *s = &state->series[i];
+		const AggSeries *s = agg_series_at(state, i);
 		AggSeriesHead head;
 		AggSeriesCounts counts;
 
-		head.reflen = s->reflen;
-		head.fieldslen = s->fieldslen;
-		counts.nobs = (uint32) s->nobs;
-		counts.bytes = (uint32) s->obs.len;
+		head.reflen = s->schema->reflen;
+		head.fieldslen = s->schema->fieldslen;
+		counts.nobs = s->nobs;
+		counts.bytes = s->len;
 		counts.tail = s->tail;
 		memcpy(p, &head, sizeof(head));
 		p += sizeof(head);
-		memcpy(p, s->names, s->reflen + 1 + s->fieldslen);
-		p += s->reflen + 1 + s->fieldslen;
+		memcpy(p, s->schema->ref, s->schema->reflen + 1 + s->schema->fieldslen);	/* the ref, its NUL, the fields */
+		p += s->schema->reflen + 1 + s->schema->fieldslen;
 		memcpy(p, &counts, sizeof(counts));
 		p += sizeof(counts);
-		if (s->obs.len > 0)
-			memcpy(p, s->obs.data, s->obs.len);
-		p += s->obs.len;
+		if (s->len > 0)
+			memcpy(p, s->data, s->len);
+		p += s->len;
 	}
 	PG_RETURN_BYTEA_P(result);
 }
@@ -886,6 +1042,7 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 	size_t		pos = sizeof(uint32);
 	MemoryContext aggcxt;
 	TelemetryAggState *state;
+	AggSchemas *schemas = (AggSchemas *) fcinfo->flinfo->fn_extra;
 	uint32		n;
 	uint32		i;
 
@@ -893,6 +1050,12 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("telemetry_agg_deserialize called in a non-aggregate context")));
+	if (schemas == NULL)
+	{
+		schemas = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AggSchemas));
+		schemas->cxt = fcinfo->flinfo->fn_mcxt;
+		fcinfo->flinfo->fn_extra = schemas;
+	}
 	state = agg_state_new(aggcxt);
 	if (len < sizeof(uint32))
 		corrupted_state("truncated");
@@ -912,28 +1075,23 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 		if (head.reflen < 1 || head.fieldslen < 1 ||
 			len - pos < (size_t) head.reflen + 1 + head.fieldslen + sizeof(counts))
 			corrupted_state("truncated or invalid names");
-		s = agg_series(state, aggcxt, p + pos, head.reflen, p + pos + head.reflen + 1, head.fieldslen,
-					   fields_count(p + pos + head.reflen + 1, head.fieldslen));
+		s = agg_series(state, aggcxt, schema_get(schemas, p + pos, head.reflen, p + pos + head.reflen + 1, head.fieldslen));
 		pos += head.reflen + 1 + head.fieldslen;
 		memcpy(&counts, p + pos, sizeof(counts));
 		pos += sizeof(counts);
 		if (counts.bytes > len - pos || s->nobs > 0 || (counts.nobs == 0) != (counts.bytes == 0))
 			corrupted_state("truncated records, or a series twice");
-		s->tail = counts.tail;
+		agg_reserve(state, s, aggcxt, counts.bytes);
 		if (counts.bytes > 0)
-		{
-			s->obs.data = MemoryContextAlloc(aggcxt, counts.bytes + 1);
-			memcpy(s->obs.data, p + pos, counts.bytes);
-			s->obs.data[counts.bytes] = '\0';
-			s->obs.len = counts.bytes;
-			s->obs.cap = counts.bytes + 1;
-		}
+			memcpy(s->data, p + pos, counts.bytes);
+		s->len = counts.bytes;
 		s->nobs = counts.nobs;
+		s->tail = counts.tail;
 		pos += counts.bytes;
 	}
 	if (pos != len)
 		corrupted_state("bytes after the last series");
-	state->deserialized = true;
+	state->h.deserialized = true;
 	PG_RETURN_POINTER(state);
 }
 
@@ -947,7 +1105,7 @@ telemetry_agg_final(PG_FUNCTION_ARGS)
 	ExpandedTelemetry *et;
 	char	   *pointer;
 
-	if (state == NULL || state->nseries == 0)
+	if (state == NULL || state->h.nseries == 0)
 		PG_RETURN_NULL();
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "expanded telemetry", ALLOCSET_SMALL_SIZES);
 	et = MemoryContextAllocZero(cxt, sizeof(ExpandedTelemetry));
@@ -1317,14 +1475,23 @@ load_signals(LinesCall *call, struct varlena *raw, MemoryContext fn_mcxt)
 	MemoryContextSwitchTo(old);
 }
 
+/* the series of set named prefix || name (without building the name) */
 static const TelemetrySeries *
 find_series(const TelemetrySet *set, const char *prefix, const char *name)
 {
-	char	   *ref = psprintf("%s%s", prefix, name);
-	const TelemetrySeries *s = set ? telemetry_find(set, ref) : NULL;
+	size_t		plen = strlen(prefix);
+	int			i;
 
-	pfree(ref);
-	return s;
+	if (set == NULL)
+		return NULL;
+	for (i = 0; i < set->nseries; i++)
+	{
+		const char *ref = set->series[i].ref;
+
+		if (strncmp(ref, prefix, plen) == 0 && strcmp(ref + plen, name) == 0)
+			return &set->series[i];
+	}
+	return NULL;
 }
 
 /* point the feeds of instance i's dynamic slots at the binned data */
@@ -1443,6 +1610,7 @@ typedef struct LineSum
 #ifdef HAVE_INT128
 #define SUM_LIMIT_EXP 34
 static int128 pow10_128[SUM_LIMIT_EXP + 4];
+static const uint32 pow10_u32[] = {1, 10, 100, 1000, 10000};
 #endif
 
 static void
@@ -1472,7 +1640,9 @@ static bool
 decimal_as_int128(const Decimal *v, int128 *out)
 {
 	const int16_t *d = dec_digits(v);
-	int			groups = (v->dscale + 3) / 4;
+	int			groups = (v->dscale + 3) / 4;	/* base-10000 digits after the point */
+	int			pad = 4 * groups - v->dscale;	/* decimal places of the last of them beyond dscale */
+	int			missing = groups - (v->ndigits - 1 - v->weight);	/* zero digits after the last one */
 	int128		m = 0;
 	int			i;
 
@@ -1481,39 +1651,24 @@ decimal_as_int128(const Decimal *v, int128 *out)
 		*out = 0;
 		return true;
 	}
-	/* at most 32 decimal digits (8 base-10000 ones) before the scale is taken off */
-	if (v->weight + groups >= 8 || v->ndigits - 1 - v->weight > groups)
+	/* at most 32 decimal digits (8 base-10000 ones) */
+	if (v->weight + groups >= 8 || missing < 0)
 		return false;
-	if (v->weight + groups < 4)
-	{
-		/* 16 digits or fewer: in 64 bits, without a 128-bit division */
-		uint64		m64 = 0;
-
-		for (i = 0; i < v->ndigits; i++)
-			m64 = m64 * 10000 + d[i];
-		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
-			m64 *= 10000;
-		switch (4 * groups - v->dscale)
-		{
-			case 1:
-				m64 /= 10;
-				break;
-			case 2:
-				m64 /= 100;
-				break;
-			case 3:
-				m64 /= 1000;
-				break;
-		}
-		m = (int128) m64;
-	}
+	/*
+	 * The digits, then the zero digits after them, the last digit (given or
+	 * zero) without its places beyond dscale (zeros in a normalized value):
+	 * multiplications only.
+	 */
+	for (i = 0; i < v->ndigits - 1; i++)
+		m = m * 10000 + d[i];
+	if (missing == 0)
+		m = m * (int128) pow10_u32[4 - pad] + d[v->ndigits - 1] / (int) pow10_u32[pad];
 	else
 	{
-		for (i = 0; i < v->ndigits; i++)
-			m = m * 10000 + d[i];
-		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
+		m = m * 10000 + d[v->ndigits - 1];
+		for (i = 1; i < missing; i++)
 			m *= 10000;
-		m /= pow10_128[4 * groups - v->dscale];
+		m *= pow10_u32[4 - pad];
 	}
 	*out = v->sign == DEC_NEG ? -m : m;
 	return true;
@@ -1558,7 +1713,18 @@ linesum_add(LineSum *sum, const Decimal *v, const char *what)
 		int128		m;
 		int			scale = Max(sum->dscale, v->dscale);
 
-		if (scale <= SUM_LIMIT_EXP && decimal_as_int128(v, &m))
+		/* the usual case: a term of the sum's scale */
+		if (v->dscale == sum->dscale && decimal_as_int128(v, &m))
+		{
+			int128		r = sum->digits + m;
+
+			if (r < pow10_128[SUM_LIMIT_EXP] && r > -pow10_128[SUM_LIMIT_EXP])
+			{
+				sum->digits = r;
+				return;
+			}
+		}
+		else if (scale <= SUM_LIMIT_EXP && decimal_as_int128(v, &m))
 		{
 			int			up_sum = scale - sum->dscale;
 			int			up_term = scale - v->dscale;

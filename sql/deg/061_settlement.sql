@@ -349,7 +349,12 @@ BEGIN
                                 WHERE c.status <> 'PENDING') END;
     PERFORM deg.settle_progress('computing', 0, n_recomputed);
 
-    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond)
+    -- (the columns the run reads: not the formula and description texts of 100,000 lines)
+    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS
+             SELECT q.contract_id, q.kind, q.line, q.participant, q.from_role, q.to_role, q.payer_role, q.payer,
+                    q.payee_role, q.payee, q.amount, q.currency, q.quantity, q.intervals, q.valued_intervals,
+                    q.signed_amount, q.currency_known, q.exact_amount, q.target_min, q.target_max, q.met
+               FROM (' || deg.billing_sql(cond) || ') q'
       USING period, contract_ids, changed;
     -- a contract that cannot be settled (no or unknown currency, money owed by or to a role nobody
     -- has taken) is left out of the run, with the reason in the run's row, and does not stop the others

@@ -597,7 +597,7 @@ get_times(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompactTail *tai
 }
 
 /* the most bytes a record's times take, and a value */
-#define COMPACT_TIMES_MAX 30
+#define COMPACT_TIMES_MAX TELEMETRY_COMPACT_TIMES_MAX
 #define COMPACT_VALUE_MAX(wirelen) ((wirelen) + 3 > 12 ? (wirelen) + 3 : 12)
 
 static size_t
@@ -676,30 +676,43 @@ get_value(const uint8_t *buf, size_t len, size_t *pos, int *kind, Digits *v,
 	return true;
 }
 
+size_t
+telemetry_compact_bound(int nfields, const uint8_t *const *wire, const size_t *lens)
+{
+	size_t		bound = COMPACT_TIMES_MAX;
+	int			i;
+
+	for (i = 0; i < nfields; i++)
+		bound += wire[i] ? COMPACT_VALUE_MAX(lens[i]) : 1;
+	return bound;
+}
+
+size_t
+telemetry_compact_encode(uint8_t *out, TelemetryCompactTail *tail, int nfields, int64_t from, int64_t to,
+						 const uint8_t *const *wire, const size_t *lens)
+{
+	size_t		n = put_times(out, tail, from, to);
+	int			i;
+
+	for (i = 0; i < nfields; i++)
+		n += put_value(out + n, wire[i], lens[i]);
+	return n;
+}
+
 bool
 telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from, int64_t to,
 					  const uint8_t *const *wire, const size_t *lens, TelemetryError *err)
 {
-	size_t		bound = COMPACT_TIMES_MAX;
-	uint8_t    *p;
-	size_t		n;
 	int			i;
 
 	if (from >= to)
 		return fail(err, "an observation ends before it starts");
 	for (i = 0; i < nfields; i++)
-	{
 		if (wire[i] != NULL && lens[i] > UINT16_MAX)
 			return fail(err, "a value is too long");
-		bound += wire[i] ? COMPACT_VALUE_MAX(lens[i]) : 1;
-	}
-	if (!degbuf_reserve(buf, bound))
+	if (!degbuf_reserve(buf, telemetry_compact_bound(nfields, wire, lens)))
 		return fail(err, "out of memory");
-	p = (uint8_t *) buf->data + buf->len;
-	n = put_times(p, tail, from, to);
-	for (i = 0; i < nfields; i++)
-		n += put_value(p + n, wire[i], lens[i]);
-	buf->len += n;
+	buf->len += telemetry_compact_encode((uint8_t *) buf->data + buf->len, tail, nfields, from, to, wire, lens);
 	buf->data[buf->len] = '\0';
 	return true;
 }
@@ -759,18 +772,32 @@ read_compact_record(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompac
 }
 
 bool
+telemetry_compact_rebase(const uint8_t *src, size_t len, TelemetryCompactTail *tail,
+						 uint8_t *head, size_t *headlen, size_t *skip, TelemetryError *err)
+{
+	TelemetryCompactTail first = {0, 0};
+	int64_t		from,
+				to;
+
+	*headlen = *skip = 0;
+	if (len == 0)
+		return true;
+	if (!get_times(src, len, skip, &first, &from, &to))
+		return fail(err, "truncated or invalid observation times");
+	*headlen = put_times(head, tail, from, to);
+	return true;
+}
+
+bool
 telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
 						 const TelemetryCompactTail *src_tail, TelemetryError *err)
 {
 	bool		own = (const char *) src == buf->data;
-	TelemetryCompactTail first = {0, 0};
 	TelemetryCompactTail after = *tail;
-	size_t		pos = 0;
-	int64_t		from,
-				to;
-	uint8_t		head[COMPACT_TIMES_MAX];
-	size_t		headlen;
 	TelemetryCompactTail end = *src_tail;
+	uint8_t		head[TELEMETRY_COMPACT_TIMES_MAX];
+	size_t		headlen,
+				skip;
 
 	if (len == 0)
 		return true;
@@ -779,17 +806,16 @@ telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t 
 	 * The first record's times were counted from nothing: count them from
 	 * *tail.  The records after it count from it, and come as they are.
 	 */
-	if (!get_times(src, len, &pos, &first, &from, &to))
-		return fail(err, "truncated or invalid observation times");
-	headlen = put_times(head, &after, from, to);
+	if (!telemetry_compact_rebase(src, len, &after, head, &headlen, &skip, err))
+		return false;
 	/* reserve first: src may be buf's own bytes, which move when it grows */
-	if (!degbuf_reserve(buf, headlen + len - pos))
+	if (!degbuf_reserve(buf, headlen + len - skip))
 		return fail(err, "out of memory");
 	if (own)
 		src = (const uint8_t *) buf->data;
 	memcpy(buf->data + buf->len, head, headlen);
-	memcpy(buf->data + buf->len + headlen, src + pos, len - pos);
-	buf->len += headlen + len - pos;
+	memcpy(buf->data + buf->len + headlen, src + skip, len - skip);
+	buf->len += headlen + len - skip;
 	buf->data[buf->len] = '\0';
 	*tail = end;
 	return true;
@@ -1292,6 +1318,14 @@ bin_of(const int64_t *starts, int nbins, int64_t end, int64_t t)
 
 	if (nbins == 0 || t < starts[0] || t >= end)
 		return -1;
+	if (nbins > 1)
+	{
+		/* intervals of one length (most settlements): where t would be, if that is where it is */
+		uint64_t	g = ((uint64_t) t - (uint64_t) starts[0]) / ((uint64_t) starts[1] - (uint64_t) starts[0]);
+
+		if (g < (uint64_t) nbins && starts[g] <= t && (g + 1 == (uint64_t) nbins || t < starts[g + 1]))
+			return (int) g;
+	}
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo + 1) / 2;

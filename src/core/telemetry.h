@@ -152,6 +152,23 @@ extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet 
 extern bool telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from,
 								  int64_t to, const uint8_t *const *wire, const size_t *lens,
 								  TelemetryError *err);
+
+/*
+ * The same on memory the caller keeps: telemetry_compact_bound is the most
+ * bytes a record of these values takes; telemetry_compact_encode writes one
+ * at out (the caller checks from < to and lens[i] <= UINT16_MAX) and
+ * returns its length.  telemetry_compact_rebase gives what appending src
+ * after *tail takes: head (headlen bytes, at most
+ * TELEMETRY_COMPACT_TIMES_MAX) in place of src's first skip bytes, the
+ * rest of src as it is; it moves *tail past the first record only (the
+ * caller sets it to src's tail after copying).
+ */
+#define TELEMETRY_COMPACT_TIMES_MAX 30
+extern size_t telemetry_compact_bound(int nfields, const uint8_t *const *wire, const size_t *lens);
+extern size_t telemetry_compact_encode(uint8_t *out, TelemetryCompactTail *tail, int nfields, int64_t from,
+									   int64_t to, const uint8_t *const *wire, const size_t *lens);
+extern bool telemetry_compact_rebase(const uint8_t *src, size_t len, TelemetryCompactTail *tail,
+									 uint8_t *head, size_t *headlen, size_t *skip, TelemetryError *err);
 extern bool telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
 									 const TelemetryCompactTail *src_tail, TelemetryError *err);
 
