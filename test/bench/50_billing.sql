@@ -145,7 +145,7 @@ SELECT 'tou-price', tstzrange(t, t + interval '15 min'), 4.5 + (q * 37 % 41) * 0
        lower(:'period'::tstzrange)
   FROM generate_series(0, 95) q, LATERAL (SELECT lower(:'period'::tstzrange) + q * interval '15 min' AS t) x;
 
--- 96 readings per meter, 0.000 to 1.999 kWh, deterministic, inserted as
+-- 96 readings per meter, 0.000 to 1.999 kWh (three places, as meters give them), deterministic, inserted as
 -- they arrive: one batch of 100,000 readings per quarter hour (so a meter's
 -- readings are spread over the table, as in production)
 SELECT set_config('deg_bench.day', lower(:'period'::tstzrange)::text, false) AS day;
@@ -154,7 +154,7 @@ BEGIN
     FOR q IN 0..95 LOOP
         INSERT INTO deg.meter_readings (meter, reading_interval, imported_kwh, exported_kwh, received_at)
         SELECT f.source_era, tstzrange(t, t + interval '15 min'),
-               ((split_part(f.contract_id, '-', 2)::int * 7919 + q * 104729) % 2000) / 1000.0, 0,
+               round(((split_part(f.contract_id, '-', 2)::int * 7919 + q * 104729) % 2000) / 1000.0, 3), 0,
                t + interval '15 min'
           FROM deg.contract_feeds f,
                LATERAL (SELECT current_setting('deg_bench.day')::timestamptz + q * interval '15 min' AS t) x
