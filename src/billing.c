@@ -325,6 +325,7 @@ typedef struct AggSchema
 	int			reflen;
 	int			fieldslen;
 	int			nfields;
+	char	  **names;			/* the fields, each NUL-terminated: made when a result needs them */
 	bool		checked;		/* its names are a series' (telemetry_check_names) */
 	uint32		hash;
 	struct AggSchema *next;		/* in its bucket */
@@ -403,6 +404,7 @@ schema_get(AggSchemas *t, const char *ref, int reflen, const char *fields, int f
 	sc->reflen = reflen;
 	sc->fieldslen = fieldslen;
 	sc->nfields = fields_count(fields, fieldslen);
+	sc->names = NULL;
 	sc->checked = false;
 	sc->hash = h;
 	sc->next = t->buckets[h & (t->nbuckets - 1)];
@@ -621,39 +623,61 @@ agg_merge(TelemetryAggState *a, TelemetryAggState *b, MemoryContext cxt)
 	}
 }
 
-/* a state's series as a set of compact series (in the current context) */
+/* a schema's fields, split (once, in the schemas' context) */
+static char **
+schema_names(AggSchema *sc, MemoryContext cxt)
+{
+	if (sc->names == NULL)
+	{
+		char	  **names = MemoryContextAlloc(cxt, sizeof(char *) * sc->nfields + sc->fieldslen + 1);
+		char	   *copy = (char *) (names + sc->nfields);
+		int			n = 0,
+					k;
+
+		memcpy(copy, sc->fields, sc->fieldslen + 1);
+		names[n++] = copy;
+		for (k = 0; k < sc->fieldslen; k++)
+			if (copy[k] == ',')
+			{
+				copy[k] = '\0';
+				names[n++] = copy + k + 1;
+			}
+		sc->names = names;
+	}
+	return sc->names;
+}
+
+/*
+ * A state's series as a set of compact series that reads the state's own
+ * memory (names and records are not copied): the set is good for as long
+ * as the state is, until the group's result has been used.
+ */
 static void
 agg_to_set(TelemetryAggState *state, TelemetrySet *set)
 {
-	int			i;
+	int			i,
+				f;
 
 	telemetry_init(set);
 	set->compact = true;
+	set->series = palloc0(sizeof(TelemetrySeries) * state->h.nseries);
+	set->capacity = set->nseries = state->h.nseries;
 	for (i = 0; i < state->h.nseries; i++)
 	{
 		const AggSeries *as = agg_series_at(state, i);
-		const AggSchema *sc = as->schema;
-		const char *names[TELEMETRY_MAX_FIELDS];
-		size_t		lens[TELEMETRY_MAX_FIELDS];
-		int			n = 0,
-					start = 0,
-					k;
-		TelemetrySeries *s;
-		TelemetryError err;
+		AggSchema  *sc = (AggSchema *) as->schema;
+		TelemetrySeries *s = &set->series[i];
+		char	  **names = schema_names(sc, GetMemoryChunkContext(sc));
 
-		for (k = 0; k <= sc->fieldslen && n < TELEMETRY_MAX_FIELDS; k++)
-			if (k == sc->fieldslen || sc->fields[k] == ',')
-			{
-				names[n] = sc->fields + start;
-				lens[n++] = k - start;
-				start = k + 1;
-			}
-		s = telemetry_series(set, sc->ref, sc->reflen, names, lens, n, &err);
-		if (s == NULL)
-			telemetry_error(&err);
-		if (as->len > 0 && !degbuf_append(&s->obs, as->data, as->len))
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		s->ref = sc->ref;
+		s->nfields = sc->nfields;
+		for (f = 0; f < sc->nfields; f++)
+			s->fields[f] = names[f];
 		s->nobs = as->nobs;
+		s->obs.data = (char *) as->data;
+		s->obs.len = as->len;
+		s->obs.cap = as->cap;
+		s->compact = true;
 		s->compact_tail = as->tail;
 	}
 }
@@ -667,7 +691,7 @@ agg_to_set(TelemetryAggState *state, TelemetrySet *set)
 typedef struct ExpandedTelemetry
 {
 	ExpandedObjectHeader hdr;
-	TelemetrySet set;			/* compact series, in hdr.eoh_context */
+	TelemetrySet set;			/* compact series over the state's memory */
 	struct varlena *flat;		/* the version 1 form, once asked for */
 } ExpandedTelemetry;
 
@@ -1100,25 +1124,28 @@ Datum
 telemetry_agg_final(PG_FUNCTION_ARGS)
 {
 	TelemetryAggState *state = PG_ARGISNULL(0) ? NULL : (TelemetryAggState *) PG_GETARG_POINTER(0);
-	MemoryContext cxt;
-	MemoryContext old;
 	ExpandedTelemetry *et;
 	char	   *pointer;
 
 	if (state == NULL || state->h.nseries == 0)
 		PG_RETURN_NULL();
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "expanded telemetry", ALLOCSET_SMALL_SIZES);
-	et = MemoryContextAllocZero(cxt, sizeof(ExpandedTelemetry));
-	EOH_init_header(&et->hdr, &expanded_telemetry_methods, cxt);
-	old = MemoryContextSwitchTo(cxt);
-	agg_to_set(state, &et->set);
-	MemoryContextSwitchTo(old);
 
 	/*
-	 * A read-only pointer to it in a chunk of the current context: the
-	 * aggregate keeps a result that is in its context as it is (a pointer
-	 * inside the object would be copied, and so flattened), and nothing
-	 * takes over a read-only object.
+	 * The result reads the state (agg_to_set), which lives until the
+	 * aggregate moves to its next group: by then whoever keeps a result has
+	 * copied it, and so flattened it, as the executor copies any value it
+	 * keeps past the row.  The object is in the current context, which it
+	 * does not own: it is handed out read-only, and nothing takes over or
+	 * frees a read-only object.
+	 */
+	et = palloc0(sizeof(ExpandedTelemetry));
+	EOH_init_header(&et->hdr, &expanded_telemetry_methods, CurrentMemoryContext);
+	agg_to_set(state, &et->set);
+
+	/*
+	 * The pointer to it in a chunk of the current context: the aggregate
+	 * keeps a result that is in its context as it is (a pointer inside the
+	 * object would be copied, and so flattened).
 	 */
 	pointer = palloc(EXPANDED_POINTER_SIZE);
 	memcpy(pointer, et->hdr.eoh_ro_ptr, EXPANDED_POINTER_SIZE);
@@ -2046,6 +2073,53 @@ ledger_digest_step(PG_FUNCTION_ARGS)
 	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES);
 	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES);
 	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * deg.ledger_chain(prev, entry): ledger_digest and the digest each entry
+ * follows in one window pass: the entry's digest (32 bytes), then the one
+ * before it in the window (or prev for the first), when there is one.
+ */
+PG_FUNCTION_INFO_V1(ledger_chain_step);
+Datum
+ledger_chain_step(PG_FUNCTION_ARGS)
+{
+	crypto_hash_sha256_state st;
+	const unsigned char *before = NULL;
+	size_t		before_len = 0;
+	text	   *entry;
+	bytea	   *result;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a ledger entry's text is NULL")));
+	if (!PG_ARGISNULL(0))
+	{
+		/* the previous entry's digest is the first half of the state */
+		bytea	   *state = PG_GETARG_BYTEA_PP(0);
+
+		before = (const unsigned char *) VARDATA_ANY(state);
+		before_len = crypto_hash_sha256_BYTES;
+	}
+	else if (!PG_ARGISNULL(1))
+	{
+		bytea	   *prev = PG_GETARG_BYTEA_PP(1);
+
+		before = (const unsigned char *) VARDATA_ANY(prev);
+		before_len = VARSIZE_ANY_EXHDR(prev);
+	}
+	entry = PG_GETARG_TEXT_PP(2);
+	crypto_hash_sha256_init(&st);
+	if (before != NULL)
+		crypto_hash_sha256_update(&st, before, before_len);
+	crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(entry), VARSIZE_ANY_EXHDR(entry));
+	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES + before_len);
+	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES + before_len);
+	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
+	if (before != NULL)
+		memcpy(VARDATA(result) + crypto_hash_sha256_BYTES, before, before_len);
 	PG_RETURN_BYTEA_P(result);
 }
 

@@ -115,6 +115,12 @@ CREATE AGGREGATE deg.ledger_digest(prev bytea, entry text) (
     SFUNC = deg.ledger_digest_step, STYPE = bytea, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE deg.ledger_digest(bytea, text) IS 'the digest chain over entries in window order, starting from prev';
+CREATE FUNCTION deg.ledger_chain_step(state bytea, prev bytea, entry text) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE deg.ledger_chain(prev bytea, entry text) (
+    SFUNC = deg.ledger_chain_step, STYPE = bytea, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE deg.ledger_chain(bytea, text) IS 'ledger_digest, followed by the digest the entry follows (the previous one in window order, or prev) when there is one: both in one pass';
 
 -- the text an entry's digest covers: every column but the digests, in a form
 -- that does not depend on session settings.  Every name is qualified and the
@@ -426,14 +432,16 @@ BEGIN
     SELECT d.entry_id, d.run_id, d.contract_id, d.period, d.kind, d.line, d.participant, d.from_role, d.to_role,
            d.payer_role, d.payer, d.payee_role, d.payee, d.amount, d.signed_amount, d.currency, d.quantity,
            d.adjusts, d.recorded_at,
-           coalesce(lag(d.digest) OVER w, d.last_digest), d.digest
+           CASE WHEN length(d.chain) > 32 THEN substring(d.chain FROM 33) END, substring(d.chain FROM 1 FOR 32)
       FROM (SELECT e.*,
-                   deg.ledger_digest(e.last_digest,
+                   -- in entry order (ids are numbered in the order of o), without sorting again
+                   deg.ledger_chain(e.last_digest,
                        deg.ledger_entry_text(e.entry_id, e.run_id, e.contract_id, e.period, e.kind, e.line,
                                              e.participant, e.from_role, e.to_role, e.payer_role, e.payer,
                                              e.payee_role, e.payee, e.amount, e.signed_amount, e.currency,
                                              e.quantity, e.adjusts, e.recorded_at))
-                       OVER (PARTITION BY e.contract_id ORDER BY e.entry_id) AS digest
+                       OVER (PARTITION BY e.contract_id ORDER BY e.kind, e.line, e.participant
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS chain
               FROM (SELECT nextval(entry_ids) AS entry_id, o.*
                       FROM (SELECT run.run_id AS run_id, ch.contract_id, settle.period AS period, ch.kind, ch.line,
                                    ch.participant, ch.from_role, ch.to_role,
@@ -446,8 +454,7 @@ BEGIN
                                    (SELECT l.digest FROM deg.ledger l WHERE l.contract_id = ch.contract_id
                                      ORDER BY l.entry_id DESC LIMIT 1) AS last_digest
                               FROM deg_settle_entries ch
-                             ORDER BY ch.contract_id, ch.kind, ch.line, ch.participant) o) e) d
-    WINDOW w AS (PARTITION BY d.contract_id ORDER BY d.entry_id);
+                             ORDER BY ch.contract_id, ch.kind, ch.line, ch.participant) o) e) d;
     GET DIAGNOSTICS n_written = ROW_COUNT;
     SELECT count(*) FILTER (WHERE first_entry IS NOT NULL) INTO n_adjustments FROM deg_settle_entries;
 
