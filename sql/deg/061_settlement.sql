@@ -426,6 +426,9 @@ BEGIN
     -- new entries, numbered in contract order and chained to each contract's last digest; they all
     -- come after entry_floor, so the checks below find them by key
     entry_floor := coalesce(pg_sequence_last_value(entry_ids), 0);
+    -- (planned afresh each run: a cached plan made when the ledger was small would look each
+    -- contract's last digest up by scanning it)
+    EXECUTE $insert$
     INSERT INTO deg.ledger (entry_id, run_id, contract_id, period, kind, line, participant, from_role, to_role,
                             payer_role, payer, payee_role, payee, amount, signed_amount, currency, quantity,
                             adjusts, recorded_at, prev_digest, digest)
@@ -442,8 +445,8 @@ BEGIN
                                              e.quantity, e.adjusts, e.recorded_at))
                        OVER (PARTITION BY e.contract_id ORDER BY e.kind, e.line, e.participant
                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS chain
-              FROM (SELECT nextval(entry_ids) AS entry_id, o.*
-                      FROM (SELECT run.run_id AS run_id, ch.contract_id, settle.period AS period, ch.kind, ch.line,
+              FROM (SELECT nextval($3) AS entry_id, o.*
+                      FROM (SELECT $1 AS run_id, ch.contract_id, $2 AS period, ch.kind, ch.line,
                                    ch.participant, ch.from_role, ch.to_role,
                                    CASE WHEN ch.delta >= 0 THEN ch.from_role ELSE ch.to_role END AS payer_role,
                                    CASE WHEN ch.delta >= 0 THEN ch.from_era ELSE ch.to_era END AS payer,
@@ -454,7 +457,8 @@ BEGIN
                                    (SELECT l.digest FROM deg.ledger l WHERE l.contract_id = ch.contract_id
                                      ORDER BY l.entry_id DESC LIMIT 1) AS last_digest
                               FROM deg_settle_entries ch
-                             ORDER BY ch.contract_id, ch.kind, ch.line, ch.participant) o) e) d;
+                             ORDER BY ch.contract_id, ch.kind, ch.line, ch.participant) o) e) d
+    $insert$ USING run.run_id, period, entry_ids;
     GET DIAGNOSTICS n_written = ROW_COUNT;
     SELECT count(*) FILTER (WHERE first_entry IS NOT NULL) INTO n_adjustments FROM deg_settle_entries;
 
