@@ -71,21 +71,24 @@ UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=1:log_path=$logs/ubsan"
 
 # inside the ASan build's cluster (cwd: the copy): the probe, then the suites
 asan_in_cluster() {
-	local logs=$MEMCHECK_LOGS probe_reports
+	local logs=$MEMCHECK_LOGS probe_reports ub_reports
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE memcheck_probe'
 	psql -X -q -v ON_ERROR_STOP=1 -d memcheck_probe \
 		-c "CREATE FUNCTION deg_memcheck_probe(int) RETURNS int STRICT LANGUAGE c AS 'deg', 'deg_memcheck_probe'" \
 		-c 'SELECT deg_memcheck_probe(9)' -c 'SELECT deg_memcheck_probe(10)' >/dev/null
 	psql -X -q -d postgres -c 'DROP DATABASE memcheck_probe'
+	# exactly one report of each kind, for the probe with 10
 	probe_reports=$(grep -l 'deg_memcheck_probe' "$logs"/asan.* 2>/dev/null || true)
+	ub_reports=$(grep -l 'guard_palloc.c.*signed integer overflow' "$logs"/ubsan.* 2>/dev/null || true)
 	if [ -z "$probe_reports" ] || [ "$(cat $probe_reports | grep -c '^==[0-9]*==ERROR: AddressSanitizer')" != 1 ] \
-		|| ! grep -q 'READ of size 1' $probe_reports; then
-		echo "memcheck: the probe's out-of-bounds read of a 10-byte palloc was not reported once:" >&2
+		|| ! grep -q 'READ of size 1' $probe_reports \
+		|| [ -z "$ub_reports" ] || [ "$(cat $ub_reports | grep -c 'runtime error')" != 1 ]; then
+		echo "memcheck: the probe's overread of a 10-byte palloc and its signed overflow were not reported once each:" >&2
 		cat "$logs"/* >&2 2>/dev/null || true
 		return 1
 	fi
-	rm -f $probe_reports
-	echo "memcheck: the probe's one-byte overread of a palloc'd chunk was reported: the sanitizer is live"
+	rm -f $probe_reports $ub_reports
+	echo "memcheck: the probe's one-byte overread of a palloc'd chunk and its signed overflow were reported: both sanitizers are live"
 
 	${MEMCHECK_COMMAND:-"$MAKE" --no-print-directory cluster-tests}
 }
@@ -97,7 +100,7 @@ for m in "${modes[@]}"; do
 	case $m in
 	asan) run_asan || status=1 ;;
 	_asan_in_cluster) asan_in_cluster || status=1 ;;
-	growth) "$here/test/memory/growth.sh" || status=1 ;;
+	growth) (cd "$here" && test/cluster.sh test/memory/growth.sh) || status=1 ;;
 	*) echo "usage: $0 [asan|growth]..." >&2; exit 2 ;;
 	esac
 done
