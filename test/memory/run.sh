@@ -90,7 +90,7 @@ asan_in_cluster() {
 	rm -f $probe_reports $ub_reports
 	echo "memcheck: the probe's one-byte overread of a palloc'd chunk and its signed overflow were reported: both sanitizers are live"
 
-	${MEMCHECK_COMMAND:-"$MAKE" --no-print-directory cluster-tests}
+	DEG_SANITIZED=1 ${MEMCHECK_COMMAND:-"$MAKE" --no-print-directory cluster-tests}
 }
 
 modes=("$@")
