@@ -136,11 +136,12 @@ __wrap_pnstrdup(const char *in, Size len)
 }
 
 /*
- * deg_memcheck_probe(i int) reads byte i of a 10-byte palloc and adds i to
- * 2^31 - 10: test/memory/run.sh calls it with 9 (nothing wrong) and 10 (an
- * overread and a signed overflow) and expects exactly those two reports,
- * which shows that both sanitizers run in the server and that the guard
- * above bounds chunks exactly.
+ * deg_memcheck_probe(i int) reads byte i of a 10-byte palloc and shifts an
+ * unsigned 32-bit 1 left by i + 22: test/memory/run.sh calls it with 9
+ * (nothing wrong) and 10 (an overread and a shift past the type's width),
+ * and expects exactly those two reports, which shows that both sanitizers
+ * run in the server and that the guard above bounds chunks exactly.  (A
+ * signed overflow would not do: PostgreSQL builds with -fwrapv.)
  */
 PG_FUNCTION_INFO_V1(deg_memcheck_probe);
 
@@ -149,7 +150,7 @@ deg_memcheck_probe(PG_FUNCTION_ARGS)
 {
 	int32		i = PG_GETARG_INT32(0);
 	volatile char *bytes = palloc0(10);
-	int32		top = (PG_INT32_MAX - 9) + i;
+	uint32		top = (uint32) 1 << (i + 22);
 
-	PG_RETURN_INT32(bytes[i] == 0 ? top : 0);
+	PG_RETURN_INT32(bytes[i] == 0 ? (int32) (top >> 16) : 0);
 }

@@ -16,10 +16,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 MAKE=${MAKE:-make}
 
-run_asan() {
-	local work logs status=0 cc_lib
+# in a subshell: its exports and its trap stay there
+run_asan() (
+	status=0
 	work=$(mktemp -d "${TMPDIR:-/tmp}/deg-asan.XXXXXX")
-	trap 'rm -rf "$work"' RETURN
+	trap 'rm -rf "$work"' EXIT
 	chmod 755 "$work"
 
 	# a copy of the sources, built with the sanitizers
@@ -36,9 +37,8 @@ EOF
 	echo "memcheck: building deg with AddressSanitizer and UBSan"
 	nice -n 10 "$MAKE" -C "$work" -s --no-print-directory all >/dev/null
 
-	logs=$work/sanitizer-logs
+	logs=$work/sanitizer-reports
 	mkdir -p "$logs"
-	chmod 1777 "$logs"
 	# ASan initialises at the first malloc, which a preloaded runtime sees
 	# inside libgpg-error's constructor, under glibc's gettext lock: its
 	# dlsym("swift_demangle") then fails, and dlerror() takes that lock again
@@ -50,8 +50,8 @@ EOF
 		| "${CC:-gcc}" -shared -fPIC -Wall -Wextra -Werror -x c - -o "$work/no_swift_demangle.so"
 	cc_lib() { "${CC:-gcc}" -print-file-name="$1"; }
 	export DEG_SERVER_ENV="LD_PRELOAD=$(cc_lib libasan.so):$work/no_swift_demangle.so:$(cc_lib libubsan.so) \
-ASAN_OPTIONS=detect_leaks=0:halt_on_error=0:allocator_may_return_null=1:log_path=$logs/asan \
-UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=1:log_path=$logs/ubsan"
+ASAN_OPTIONS=detect_leaks=0:halt_on_error=0:allocator_may_return_null=1 \
+UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=1"
 
 	echo "memcheck: every cluster suite under AddressSanitizer"
 	(cd "$work" && MEMCHECK_LOGS=$logs nice -n 10 test/cluster.sh "$here/test/memory/run.sh" _asan_in_cluster) || status=1
@@ -66,31 +66,46 @@ UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=1:log_path=$logs/ubsan"
 	elif [ $status -eq 0 ]; then
 		echo "memcheck: no sanitizer report"
 	fi
-	return $status
+	exit $status
+)
+
+# the sanitizers' reports in the server log (their stderr; log_path is not
+# used: the two runtimes share it and UBSan resets it), from line $2 on,
+# into file $3
+sanitizer_reports() {
+	tail -n "+$2" "$1" | awk '
+		/^==[0-9]+==ERROR: / || /: runtime error: / { p = 1 }
+		/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { p = 0 }
+		p' >"$3"
+	[ -s "$3" ] || rm -f "$3"
 }
 
 # inside the ASan build's cluster (cwd: the copy): the probe, then the suites
 asan_in_cluster() {
-	local logs=$MEMCHECK_LOGS probe_reports ub_reports
+	local logs=$MEMCHECK_LOGS server_log=$DEG_CLUSTER_DIR/server.log probe from status=0
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE memcheck_probe'
 	psql -X -q -v ON_ERROR_STOP=1 -d memcheck_probe \
 		-c "CREATE FUNCTION deg_memcheck_probe(int) RETURNS int STRICT LANGUAGE c AS 'deg', 'deg_memcheck_probe'" \
 		-c 'SELECT deg_memcheck_probe(9)' -c 'SELECT deg_memcheck_probe(10)' >/dev/null
 	psql -X -q -d postgres -c 'DROP DATABASE memcheck_probe'
 	# exactly one report of each kind, for the probe with 10
-	probe_reports=$(grep -l 'deg_memcheck_probe' "$logs"/asan.* 2>/dev/null || true)
-	ub_reports=$(grep -l 'guard_palloc.c.*signed integer overflow' "$logs"/ubsan.* 2>/dev/null || true)
-	if [ -z "$probe_reports" ] || [ "$(cat $probe_reports | grep -c '^==[0-9]*==ERROR: AddressSanitizer')" != 1 ] \
-		|| ! grep -q 'READ of size 1' $probe_reports \
-		|| [ -z "$ub_reports" ] || [ "$(cat $ub_reports | grep -c 'runtime error')" != 1 ]; then
-		echo "memcheck: the probe's overread of a 10-byte palloc and its signed overflow were not reported once each:" >&2
-		cat "$logs"/* >&2 2>/dev/null || true
+	probe=$logs/probe
+	sanitizer_reports "$server_log" 1 "$probe"
+	if [ "$(grep -c '^==[0-9]*==ERROR: AddressSanitizer' "$probe" 2>/dev/null)" != 1 ] \
+		|| ! grep -q 'READ of size 1' "$probe" || ! grep -q 'in deg_memcheck_probe .*zz_guard_palloc.c' "$probe" \
+		|| [ "$(grep -c 'runtime error' "$probe")" != 1 ] || ! grep -q 'zz_guard_palloc.c.*shift exponent 32' "$probe"; then
+		echo "memcheck: the probe's overread of a 10-byte palloc and its too wide shift were not reported once each:" >&2
+		cat "$probe" >&2 2>/dev/null || true
+		rm -f "$probe"
 		return 1
 	fi
-	rm -f $probe_reports $ub_reports
-	echo "memcheck: the probe's one-byte overread of a palloc'd chunk and its signed overflow were reported: both sanitizers are live"
+	rm -f "$probe"
+	echo "memcheck: the probe's one-byte overread of a palloc'd chunk and its too wide shift were reported: both sanitizers are live"
 
-	DEG_SANITIZED=1 ${MEMCHECK_COMMAND:-"$MAKE" --no-print-directory cluster-tests}
+	from=$(($(wc -l <"$server_log") + 1))
+	DEG_SANITIZED=1 ${MEMCHECK_COMMAND:-"$MAKE" --no-print-directory cluster-tests} || status=1
+	sanitizer_reports "$server_log" "$from" "$logs/server-log"
+	return $status
 }
 
 modes=("$@")
