@@ -7,7 +7,7 @@
 # (growth_data.sql) and runs each workload below in a fresh session, one core
 # (no parallel workers, so all the work is in the sampled backend), default
 # work_mem.  While a workload runs, its backend's /proc/PID/status is read
-# every 20 ms: RssAnon (private memory: palloc, malloc) before it starts
+# every 5 ms: RssAnon (private memory: palloc, malloc) before it starts
 # ("base") and at its highest ("peak"), and VmHWM at the end (the exact high
 # water mark of the whole resident set, which also counts the shared buffers
 # the backend touched, up to shared_buffers).  Every workload's result is
@@ -198,7 +198,7 @@ for n in "${sizes[@]}"; do
 				[ "$anon" -gt "$peak" ] && peak=$anon
 				last_hwm=$hwm
 			fi
-			read -r -t 0.02 -u "$tick" || true
+			read -r -t 0.005 -u "$tick" || true
 		done
 		wait "$client" || { echo "workload $name failed:" >&2; cat "$out" >&2; status=1; continue; }
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a - 0.4 }')
