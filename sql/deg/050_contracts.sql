@@ -238,9 +238,12 @@ BEGIN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
     END IF;
     -- a claim the contract already shows (a restored dump: the contract row comes back filled)
-    -- has nothing left to do
+    -- has nothing left to do; the same claim made twice goes on to be refused by contract_fill
     IF EXISTS (SELECT 1 FROM deg.contract_participants(k.body) p
-                WHERE p.role = NEW.role AND p.participant = NEW.participant) THEN
+                WHERE p.role = NEW.role AND p.participant = NEW.participant)
+       AND NOT EXISTS (SELECT 1 FROM deg.role_claims c
+                        WHERE c.contract_id = NEW.contract_id AND c.role = NEW.role
+                          AND c.participant = NEW.participant) THEN
         RETURN NEW;
     END IF;
     -- fill first: a claim that lost a race learns that the role is taken (23505)
