@@ -341,7 +341,9 @@ DECLARE
     template jsonb;
     new_id text;
 BEGIN
-    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id;
+    -- FOR SHARE: a withdrawal in progress is waited for and then seen, and one that comes later
+    -- waits until this acceptance has committed
+    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'offer % does not exist', accept_offer.offer_id USING ERRCODE = '42704';
     END IF;
