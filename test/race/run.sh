@@ -11,6 +11,9 @@
 #   RACE_CLIENTS    pgbench clients (default 16)
 #   RACE_CONTRACTS  billed contracts claims and acceptances may create, spread over the run
 #                   (default 40 a second, at most 4000: each settlement run computes them all)
+#   RACE_SETTLE_ISOLATION  run the settlements in transactions of this isolation level (e.g.
+#                   'repeatable read'; pgbench then retries serialization failures); default: none,
+#                   each settlement is its own READ COMMITTED statement
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${RACE_SECONDS:-30}
@@ -37,8 +40,14 @@ psql -X -q -v ON_ERROR_STOP=1 -v meters=$meters -v days=$days -v contracts="$con
 # the load
 log_from=$(( $(stat -c %s "$log") + 1 ))
 psql -X -q -d $db -c "UPDATE race.config SET started_at = clock_timestamp(), seconds = $seconds"
+cp "$here"/{claim,accept,offers,telemetry,settle}.sql "$tmp/"
+retries=()
+if [ -n "${RACE_SETTLE_ISOLATION:-}" ]; then
+	printf 'BEGIN ISOLATION LEVEL %s;\nSELECT race.settle();\nCOMMIT;\n' "$RACE_SETTLE_ISOLATION" >"$tmp/settle.sql"
+	retries=(--max-tries=100)
+fi
 set +e
-(cd "$here" && "$pgbench" -n -c "$clients" -j 2 -T "$seconds" \
+(cd "$tmp" && "$pgbench" -n -c "$clients" -j 2 -T "$seconds" "${retries[@]}" \
 	-f claim.sql@5 -f accept.sql@3 -f offers.sql@1 -f telemetry.sql@5 -f settle.sql@1 $db) >"$tmp/pgbench.out" 2>&1
 pgbench_status=$?
 set -e
@@ -59,7 +68,7 @@ final=$(settle_week)
 again=$(settle_week)
 
 # ---------- the report ----------
-echo "race: $clients clients for $seconds s, up to $contracts billed contracts"
+echo "race: $clients clients for $seconds s, up to $contracts billed contracts${RACE_SETTLE_ISOLATION:+, settlements in $RACE_SETTLE_ISOLATION transactions}"
 awk '/^SQL script/ { name = $4 } /^ - [0-9]+ transactions/ { printf "  %-14s %8d transactions\n", name, $2 }' "$tmp/pgbench.out"
 psql -X -qAt -F ' ' -d $db -c "SELECT format('  %-22s %-28s %8s', script, outcome, count(*)) FROM race.outcomes GROUP BY script, outcome ORDER BY 1"
 psql -X -qAt -d $db -c "SELECT format('  %s contracts (%s ACTIVE), %s claims, %s readings, %s runs, %s ledger entries (%s adjustments)',
