@@ -10,7 +10,7 @@
 #   RACE_SECONDS    how long the load lasts (default 30)
 #   RACE_CLIENTS    pgbench clients (default 16)
 #   RACE_CONTRACTS  billed contracts claims and acceptances may create, spread over the run
-#                   (default 40 a second, at most 4000: each settlement run computes them all)
+#                   (default 20 a second, at most 4000: each settlement run computes them all)
 #   RACE_SETTLE_ISOLATION  run the settlements in transactions of this isolation level (e.g.
 #                   'repeatable read'; pgbench then retries serialization failures); default: none,
 #                   each settlement is its own READ COMMITTED statement
@@ -18,8 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${RACE_SECONDS:-30}
 clients=${RACE_CLIENTS:-16}
-contracts=${RACE_CONTRACTS:-$(( seconds * 40 < 4000 ? seconds * 40 : 4000 ))}
-meters=64
+contracts=${RACE_CONTRACTS:-$(( seconds * 20 < 4000 ? seconds * 20 : 4000 ))}
+meters=$(( seconds * 2 > 64 ? seconds * 2 : 64 ))   # room for new readings all along the run
 days=7
 db=deg_race
 log=${DEG_CLUSTER_DIR:?test/race/run.sh runs inside test/cluster.sh}/server.log
@@ -38,6 +38,7 @@ psql -X -q -v ON_ERROR_STOP=1 -v meters=$meters -v days=$days -v contracts="$con
 	-f "$here/setup.sql" >/dev/null
 
 # the load
+load_start=$SECONDS
 log_from=$(( $(stat -c %s "$log") + 1 ))
 psql -X -q -d $db -c "UPDATE race.config SET started_at = clock_timestamp(), seconds = $seconds"
 cp "$here"/{claim,accept,offers,telemetry,settle}.sql "$tmp/"
@@ -64,18 +65,20 @@ settle_week() {
 	  FROM race.config cfg, generate_series(0, cfg.days - 1) d,
 	       LATERAL deg.settle(tstzrange(cfg.first_day + d * interval '1 day', cfg.first_day + (d + 1) * interval '1 day')) r"
 }
+load_end=$SECONDS
 final=$(settle_week)
 again=$(settle_week)
+settle_end=$SECONDS
 
 # ---------- the report ----------
-echo "race: $clients clients for $seconds s, up to $contracts billed contracts${RACE_SETTLE_ISOLATION:+, settlements in $RACE_SETTLE_ISOLATION transactions}"
+echo "race: $clients clients for $seconds s, up to $contracts billed contracts, $meters meters${RACE_SETTLE_ISOLATION:+, settlements in $RACE_SETTLE_ISOLATION transactions}"
 awk '/^SQL script/ { name = $4 } /^ - [0-9]+ transactions/ { printf "  %-14s %8d transactions\n", name, $2 }' "$tmp/pgbench.out"
 psql -X -qAt -F ' ' -d $db -c "SELECT format('  %-22s %-28s %8s', script, outcome, count(*)) FROM race.outcomes GROUP BY script, outcome ORDER BY 1"
 psql -X -qAt -d $db -c "SELECT format('  %s contracts (%s ACTIVE), %s claims, %s readings, %s runs, %s ledger entries (%s adjustments)',
 	(SELECT count(*) FROM deg.contracts), (SELECT count(*) FROM deg.contracts WHERE status = 'ACTIVE'),
 	(SELECT count(*) FROM deg.role_claims), (SELECT count(*) FROM deg.meter_readings), (SELECT count(*) FROM deg.settlement_runs),
 	(SELECT count(*) FROM deg.ledger), (SELECT count(*) FROM deg.ledger WHERE adjusts IS NOT NULL))"
-echo "  after the load: settling the week wrote ${final%|*} entries (${final#*|} adjustments); again: ${again%|*}"
+echo "  after the load: settling the week wrote ${final%|*} entries (${final#*|} adjustments); again: ${again%|*} ($(( settle_end - load_end )) s for both)"
 
 # ---------- the checks ----------
 failed=0
@@ -115,5 +118,5 @@ else
 	echo "  ok: the server logged no deadlock, error or crash"
 fi
 
-[ $failed = 0 ] && echo "race: all checks passed"
+[ $failed = 0 ] && echo "race: all checks passed ($(( SECONDS - load_start )) s)"
 exit $failed

@@ -97,7 +97,7 @@ SELECT count(race.offer_publish()) FROM generate_series(1, 12) \gset
 
 -- ---------- the transactions ----------
 
--- take an open BUYER role (one of the few oldest, so that clients collide), or now and then a
+-- take an open BUYER role (one of the two oldest, so that clients collide), or now and then a
 -- PROSUMER seat; returns 1 when there was nothing to claim (pgbench then waits a little)
 CREATE FUNCTION race.claim() RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -112,7 +112,7 @@ BEGIN
         SELECT c.contract_id INTO target
           FROM (SELECT contract_id FROM deg.contracts
                  WHERE status = 'PENDING' AND contract_id LIKE 'pool-%'
-                 ORDER BY contract_id LIMIT 4) c
+                 ORDER BY contract_id LIMIT 2) c
          ORDER BY random() LIMIT 1;
         IF target IS NULL THEN
             IF (SELECT last_value FROM race.pool_seq) < race.budget(0.6) THEN
