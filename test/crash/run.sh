@@ -205,6 +205,7 @@ echo "crash: a batch of claims killed after 599 of 1000 (uncommitted): $left"
 [ "$(q $run "SELECT public.crash_claims_at_once(1, 1000)")" = 1000 ] || fail "the batch of 1000 claims, run again, did not claim 1000"
 
 # ---------- 4. claims committed in groups of 10, killed inside a group ----------
+claim_before=$(seq_next $run role_claims claim_id)
 session $run hold4 <<'SQL'
 BEGIN;
 SELECT contract_id FROM deg.contracts WHERE contract_id = 'cc-01505' FOR UPDATE;
@@ -218,7 +219,10 @@ SQL
 wait_for $run "the batch to reach cc-01505" \
 	"SELECT 'waiting' FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
 	    AND query LIKE '%crash_claims_in_groups%'" >/dev/null
+claim_killed=$(seq_next $run role_claims claim_id)
 crash_and_restart
+[ $(( claim_killed - claim_before )) = 505 ] \
+	|| fail "the batch had drawn $(( claim_killed - claim_before )) claim ids when it was killed, expected 505 (500 committed, 4 in the open group and the one waiting)"
 # each claim whole: the claim, its contract ACTIVE with the claimant as BUYER, a fill and a status event
 left=$(q $run "WITH c AS (
 	    SELECT k.contract_id, k.status, substr(k.contract_id, 4)::int AS j,
