@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(16);
+SELECT plan(18);
 
 CREATE FUNCTION pg_temp.contract(id text, buyer text) RETURNS deg.contract LANGUAGE sql AS $$
     SELECT ('{"contractId": "' || id || '", "status": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z",
@@ -38,6 +38,11 @@ SELECT results_eq($$SELECT contract_id, amount FROM deg.ledger WHERE contract_id
     'and only the ledger lines it pays or receives');
 SELECT results_eq($$SELECT DISTINCT contract_id FROM deg.contract_events WHERE contract_id LIKE 'sec-%'$$, $$VALUES ('sec-1')$$,
     'and only its contracts'' events');
+SELECT is((SELECT count(*)::int FROM deg.contract_events WHERE contract_id = 'sec-2'), 0,
+    'another contract''s events cannot be asked for by id');
+SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'deg' AND p.prosecdef AND p.proname LIKE '%visible%'), 0,
+    'no definer function answers whether an ERA takes part in a contract the caller cannot see');
 SELECT results_eq($$SELECT participant::text, net FROM deg.net_positions WHERE period = '[2024-01-01 00:00+00, 2024-01-02 00:00+00)' ORDER BY 1$$,
     $$VALUES ('home-1.example.com', -6.00), ('utility.example.com', 6.00)$$,
     'the analyst views show it only its own lines');
