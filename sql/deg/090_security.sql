@@ -22,7 +22,7 @@ SELECT pg_catalog.pg_extension_config_dump('deg.participant_roles', '');
 -- the participants the current database role acts for; NULL when it acts for none (sees all it may read)
 CREATE FUNCTION deg.my_participants() RETURNS deg.era[]
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT array_agg(p.participant) FROM deg.participant_roles p WHERE p.db_role = current_user
 $$;
