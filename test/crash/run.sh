@@ -99,7 +99,7 @@ settle_state() {
 	q "$1" "SELECT (SELECT count(*) FROM deg.settlement_runs) || ' runs, ' ||
 	        (SELECT count(*) FROM deg.settlement_runs WHERE finished_at IS NULL) || ' unfinished, ' ||
 	        (SELECT count(*) FROM deg.ledger) || ' entries, ' ||
-	        (SELECT count(*) || '/' || coalesce(sum(value), 0) FROM deg.quality_results) || ' quality results, ' ||
+	        (SELECT count(*) || '/' || coalesce(round(sum(value), 4), 0) FROM deg.quality_results) || ' quality results, ' ||
 	        (SELECT count(*) FROM deg.trade_allocations) || ' allocations, ' ||
 	        (SELECT count(*) FROM deg.settlement_progress) || ' in progress, ' ||
 	        (SELECT count(*) FROM deg.ledger_verify()) || ' broken'"
