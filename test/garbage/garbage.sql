@@ -35,7 +35,7 @@ CREATE TABLE garbage.candidates (
 CREATE TABLE garbage.arg_defaults (
     typ     regtype NOT NULL,
     argname text NOT NULL DEFAULT '',
-    val     text NOT NULL,
+    val     text,                  -- NULL: SQL NULL
     PRIMARY KEY (typ, argname)
 );
 
@@ -67,7 +67,14 @@ INSERT INTO garbage.arg_defaults (typ, argname, val) VALUES
     ('bytea', 'secret_key', '\x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'),
     ('bytea', 'public_key', '\xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'),
     ('bytea', 'bits', '\x' || repeat('00', 16384)), ('integer', 'entries', '131072'), ('integer', 'scale', '2'),
-    ('bigint', 'index', '5');
+    ('bigint', 'index', '5'), ('text', 'status_list', NULL), ('deg.credential[]', '', '{}');
+
+-- an issuer whose secret key is known (RFC 8032 test 1) and its status list
+INSERT INTO deg.issuers (issuer, public_key)
+VALUES ('did:deg:garbage', '\xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+SELECT deg.status_list_create('https://garbage.example.com/status/1', 'did:deg:garbage') IS NOT NULL AS status_list;
+UPDATE garbage.arg_defaults SET val = 'did:deg:garbage' WHERE argname = 'issuer';
+UPDATE garbage.arg_defaults SET val = 'https://garbage.example.com/status/1' WHERE argname = 'list_id';
 
 -- the valid inputs each target starts from
 CREATE TABLE garbage.seeds (
@@ -94,7 +101,8 @@ CREATE TABLE garbage.results (
     sqlstate  text,
     message   text,
     detail    text,
-    ms        double precision
+    ms        double precision,
+    consumer_calls int NOT NULL DEFAULT 0   -- functions then given the value
 );
 
 -- cases started in one-commit-per-call mode: one without a result crashed the server
@@ -169,43 +177,19 @@ $$;
 CREATE FUNCTION garbage.tokens() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
 SELECT ARRAY['{', '}', '[', ']', '"', ',', ':', 'null', 'true', '-', '.', '*', '@', '/', '//',
              'did:', '\u0000', '\ud800', '\', '\"', 'e', 'E+', ' ', E'\t', E'\n', E'\r', E'\x01',
-             E'\x1f', E'\x7f', 'é', '€', '🙂', E'\u00a0', E'\ufeff', E'\u2028', '×', '÷', '−',
+             E'\x1f', E'\x7f', 'é', '€', '🙂', ' ', '﻿', ' ', '×', '÷', '−',
              '(', ')', '+', '^', '%', '$', '#', '!', '?', ';', '''', '`', '0', '9', 'A', 'z']
 $$;
 
 CREATE FUNCTION garbage.charset() RETURNS text LANGUAGE sql IMMUTABLE AS
 $$ SELECT E'abcXYZ019 .,:;-_*@/\\"''{}[]()+=#%&\t\n\x01\x02\x1b\x7féß€🙂' $$;
 
--- replace the k-th (0-based, modulo their count) match of a pattern
+-- replace the k-th (0-based, modulo their count) match of a pattern; NULL when none
 CREATE FUNCTION garbage.replace_nth(s text, pattern text, k int, by text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    m record;
-    i int := 0;
-    total int;
-    pos int := 1;
-    out text := '';
-    hit text;
-BEGIN
-    SELECT count(*) INTO total FROM regexp_matches(s, pattern, 'g');
-    IF total = 0 THEN
-        RETURN NULL;
-    END IF;
-    k := k % total;
-    FOR m IN SELECT r[1] AS t FROM regexp_matches(s, '(' || pattern || ')', 'g') r LOOP
-        hit := m.t;
-        IF i = k THEN
-            -- find this occurrence's position by walking
-            out := out || substr(s, pos, strpos(substr(s, pos), hit) - 1) || by;
-            pos := pos + strpos(substr(s, pos), hit) - 1 + length(hit);
-            RETURN out || substr(s, pos);
-        END IF;
-        out := out || substr(s, pos, strpos(substr(s, pos), hit) - 1 + length(hit));
-        pos := pos + strpos(substr(s, pos), hit) - 1 + length(hit);
-        i := i + 1;
-    END LOOP;
-    RETURN s;
-END $$;
+LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN n > 0 THEN regexp_replace(s, pattern, replace(replace(by, '\', '\\'), '&', '\&'), 1, k % n + 1) END
+  FROM regexp_count(s, pattern) n
+$$;
 
 -- every path to a value inside a JSON document (as text[] for jsonb_set)
 CREATE FUNCTION garbage.json_paths(doc jsonb) RETURNS SETOF text[] LANGUAGE sql IMMUTABLE AS $$
@@ -335,12 +319,13 @@ BEGIN
         RETURN COALESCE(garbage.replace_nth(s, '(\{\}|\[\]|"[^"]*"|-?[0-9]+(\.[0-9]+)?|null|true|false)',
                                             garbage.rnd(1000), r), r);
     WHEN 13 THEN                                                          -- a huge array or string at a value
-        r := CASE garbage.rnd(3) WHEN 0 THEN '[' || repeat('1,', 100000) || '1]'
-                                 WHEN 1 THEN '"' || repeat('a', 1000000) || '"'
-                                 ELSE '[' || repeat(COALESCE(substring(s FROM '\{[^{}]*\}'), '{}') || ',', 2000) || '{}]' END;
+        r := CASE garbage.rnd(4) WHEN 0 THEN '[' || repeat('1,', 20000) || '1]'
+                                 WHEN 1 THEN '"' || repeat('a', 100000) || '"'
+                                 WHEN 2 THEN '"' || repeat('a', 1000000 * garbage.rnd(2)) || '"'
+                                 ELSE '[' || repeat(left(COALESCE(substring(s FROM '\{[^{}]*\}'), '{}'), 200) || ',', 500) || '{}]' END;
         RETURN COALESCE(garbage.replace_nth(s, '(\[[^][]*\]|"[^"]*")', garbage.rnd(1000), r), r);
     WHEN 14 THEN RETURN repeat(s, 2 + garbage.rnd(3));                    -- repeated
-    WHEN 15 THEN RETURN CASE garbage.rnd(6) WHEN 0 THEN E'\ufeff' || s WHEN 1 THEN s || ' x'
+    WHEN 15 THEN RETURN CASE garbage.rnd(6) WHEN 0 THEN '﻿' || s WHEN 1 THEN s || ' x'
                              WHEN 2 THEN ' ' || s || E'\n\t ' WHEN 3 THEN s || s
                              WHEN 4 THEN s || E'\x01' ELSE '/*' || s END;
     WHEN 16 THEN RETURN CASE garbage.rnd(2) WHEN 0 THEN upper(s) ELSE lower(s) END;
@@ -452,6 +437,25 @@ BEGIN
     END;
 END $$;
 
+-- a consumer's call on a value; any writes are rolled back
+CREATE FUNCTION garbage.consume(sql text, val text,
+                                OUT ok boolean, OUT state text, OUT message text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ignored text;
+BEGIN
+    ok := false;
+    BEGIN
+        EXECUTE sql INTO ignored USING val;
+        ok := true;
+        RAISE EXCEPTION USING ERRCODE = 'GB999';
+    EXCEPTION WHEN OTHERS THEN
+        IF NOT ok THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+        END IF;
+    END;
+END $$;
+
 -- a returned value must read back: its text output, its binary form and its
 -- JSON form give the same text output again. NULL when it does, else what failed.
 CREATE FUNCTION garbage.check(rtyp regtype, result text) RETURNS text
@@ -505,10 +509,13 @@ END $$;
 CREATE FUNCTION garbage.ioparam(t oid) RETURNS oid LANGUAGE sql STABLE AS
 $$ SELECT CASE WHEN typelem <> 0 THEN typelem ELSE oid END FROM pg_type WHERE oid = t $$;
 
+-- a call of the type's input function (through a cast for enums and domains,
+-- whose input functions return a polymorphic type)
 CREATE FUNCTION garbage.input_call(t oid, arg text) RETURNS text LANGUAGE sql STABLE AS $$
-SELECT format('%s(%s%s)', ty.typinput::regproc, arg,
+SELECT CASE WHEN ty.typtype IN ('e', 'd') THEN format('(%s)::text::%s', arg, t::regtype) ELSE
+       format('%s(%s%s)', ty.typinput::regproc, arg,
               CASE p.pronargs WHEN 3 THEN format(', %s::oid, -1', garbage.ioparam(t))
-                                 WHEN 2 THEN format(', %s::oid', garbage.ioparam(t)) ELSE '' END)
+                                 WHEN 2 THEN format(', %s::oid', garbage.ioparam(t)) ELSE '' END) END
   FROM pg_type ty JOIN pg_proc p ON p.oid = ty.typinput WHERE ty.oid = t
 $$;
 
@@ -630,6 +637,62 @@ BEGIN
     RETURN missing;
 END $$;
 
+-- Functions that take a deg type (accessors, operators, evaluators): each
+-- value an input accepted is also given to some of them, which must not fail
+-- other than with an allowed error either
+CREATE TABLE garbage.consumers (
+    id       serial PRIMARY KEY,
+    typ      regtype NOT NULL,
+    name     text NOT NULL,
+    call_sql text NOT NULL      -- $1 is the value's text output
+);
+
+CREATE FUNCTION garbage.make_consumers() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    p record;
+    i int;
+    args text[];
+    arg text;
+    ty regtype;
+BEGIN
+    FOR p IN SELECT f.oid::regprocedure AS sig, quote_ident(n.nspname) || '.' || quote_ident(f.proname) AS fname,
+                    f.proretset, f.prorettype, rt.typtype AS rettyptype, f.proargnames,
+                    ARRAY(SELECT unnest(f.proargtypes::oid[])::regtype) AS argtypes
+               FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace JOIN pg_type rt ON rt.oid = f.prorettype
+              WHERE n.nspname = 'deg' AND f.prokind IN ('f', 'a')
+                AND f.prorettype NOT IN ('trigger'::regtype, 'internal'::regtype, 'cstring'::regtype)
+                AND NOT f.proargtypes::regtype[] && ARRAY['internal', 'cstring']::regtype[]
+                AND NOT EXISTS (SELECT FROM pg_type t WHERE f.oid IN (t.typoutput, t.typsend))
+              ORDER BY 1::text LOOP
+        FOR i IN 1 .. cardinality(p.argtypes) LOOP
+            -- the argument's type, or its element type for an array of a deg type
+            SELECT typ INTO ty FROM garbage.types
+             WHERE sink IS NOT NULL
+               AND (typ = p.argtypes[i] OR typ = (SELECT typelem FROM pg_type WHERE oid = p.argtypes[i]));
+            CONTINUE WHEN ty IS NULL OR ty::text NOT LIKE 'deg.%';
+            args := ARRAY[]::text[];
+            FOR j IN 1 .. cardinality(p.argtypes) LOOP
+                IF j = i THEN
+                    arg := garbage.input_call(ty, '$1::cstring');
+                    IF ty <> p.argtypes[i] THEN
+                        arg := format('ARRAY[%s]', arg);
+                    END IF;
+                ELSE
+                    arg := garbage.default_arg(p.argtypes[j], p.proargnames[j]);
+                    EXIT WHEN arg IS NULL;
+                END IF;
+                args := args || arg;
+            END LOOP;
+            CONTINUE WHEN cardinality(args) < cardinality(p.argtypes);
+            INSERT INTO garbage.consumers (typ, name, call_sql)
+            VALUES (ty, format('%s arg %s', p.sig, i),
+                    CASE WHEN p.proretset OR p.rettyptype = 'c' OR p.prorettype = 'record'::regtype
+                         THEN format('SELECT string_agg(r::text, E''\n'') FROM %s(%s) r', p.fname, array_to_string(args, ', '))
+                         ELSE format('SELECT (%s(%s))::text', p.fname, array_to_string(args, ', ')) END);
+        END LOOP;
+    END LOOP;
+END $$;
+
 -- ---------- seeds ----------
 
 -- letters and digits only, lower case: "offer_curve" finds "offerCurve"
@@ -656,7 +719,11 @@ BEGIN
      ORDER BY val, origin, ctx
     ON CONFLICT DO NOTHING;
     FOR c IN SELECT val, ctx FROM garbage.pool WHERE is_json AND val ~ '^\s*[[{]' ORDER BY val LOOP
-        doc := c.val::jsonb;
+        BEGIN
+            doc := c.val::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            CONTINUE;   -- in SQL_ASCII, jsonb refuses escapes of non-ASCII characters
+        END;
         INSERT INTO garbage.pool (val, ctx, is_json)
         SELECT DISTINCT ON (v) v, c.ctx || ' ' || array_to_string(path, '.'), j
           FROM garbage.json_paths(doc) path,
@@ -683,19 +750,22 @@ DECLARE
     t garbage.targets;
     c record;
     word text;
+    argword text;
     r record;
     b bytea;
     n int;
 BEGIN
     FOR t IN SELECT * FROM garbage.targets WHERE kind = ANY (kinds) AND kind <> 'recv' ORDER BY id LOOP
         word := garbage.squash(COALESCE(t.proname, (SELECT typname FROM pg_type WHERE oid = t.result_type)));
+        -- an argument's name finds JSON fields and columns of that name ("cdr", "encoded_list")
+        argword := CASE WHEN length(garbage.squash(t.argname)) >= 3 THEN garbage.squash(t.argname) ELSE word END;
         n := 0;
         FOR c IN (SELECT val, -1 AS pass, '' AS o FROM garbage.arg_defaults d
-                   WHERE d.typ = t.argtype AND d.argname = t.argname)
+                   WHERE d.typ = t.argtype AND d.argname = t.argname AND d.val IS NOT NULL)
                  UNION ALL
                  (SELECT val, 0 AS pass, md5(val) AS o FROM garbage.pool
                    WHERE (is_json OR t.argtype NOT IN ('json'::regtype, 'jsonb'::regtype))
-                     AND words LIKE '%' || word || '%'
+                     AND (words LIKE '%' || word || '%' OR words LIKE '%' || argword || '%')
                    ORDER BY md5(val) LIMIT near)
                  UNION ALL
                  (SELECT val, 1, md5(t.name || val) FROM garbage.pool
@@ -773,15 +843,18 @@ CREATE FUNCTION garbage.fallback_seeds(near int) RETURNS void LANGUAGE plpgsql A
 DECLARE
     t garbage.targets;
     word text;
+    argword text;
 BEGIN
     FOR t IN SELECT * FROM garbage.targets g
               WHERE NOT EXISTS (SELECT FROM garbage.seeds s WHERE s.target_id = g.id) ORDER BY id LOOP
         word := garbage.squash(COALESCE(t.proname, (SELECT typname FROM pg_type WHERE oid = t.result_type)));
+        -- an argument's name finds JSON fields and columns of that name ("cdr", "encoded_list")
+        argword := CASE WHEN length(garbage.squash(t.argname)) >= 3 THEN garbage.squash(t.argname) ELSE word END;
         INSERT INTO garbage.seeds (target_id, n, val, bytes, accepted)
         SELECT t.id, row_number() OVER (ORDER BY md5(val)), val, garbage.as_bytes(val), false
           FROM (SELECT val FROM garbage.pool
                  WHERE (is_json OR t.argtype NOT IN ('json'::regtype, 'jsonb'::regtype))
-                   AND words LIKE '%' || word || '%'
+                   AND (words LIKE '%' || word || '%' OR words LIKE '%' || argword || '%')
                  ORDER BY md5(val) LIMIT near) x;
         IF NOT FOUND THEN
             INSERT INTO garbage.seeds (target_id, n, val, bytes, accepted)
@@ -832,7 +905,10 @@ BEGIN
             SELECT t.id, 'truncated at ' || k, left(s.val, k) FROM generate_series(0, length(s.val) - 1, step) k
              WHERE NOT needs_json OR garbage.is_json(left(s.val, k), t.argtype);
         END IF;
-        FOR r IN 1 .. rounds LOOP
+        -- types' own input paths get the most; plain text arguments of functions the least
+        FOR r IN 1 .. CASE WHEN t.kind <> 'func' THEN rounds * 3
+                           WHEN t.argtype IN ('json'::regtype, 'jsonb'::regtype) THEN rounds
+                           ELSE greatest(rounds / 2, 1) END LOOP
             tries := 0;
             LOOP
                 tries := tries + 1;
@@ -900,6 +976,10 @@ DECLARE
     problem text;
     outcome text;
     slow_ms double precision := COALESCE(NULLIF(current_setting('garbage.slow_ms', true), ''), '10000')::double precision;
+    per_value int := COALESCE(NULLIF(current_setting('garbage.consumers_per_value', true), ''), '3')::int;
+    consumed int;
+    u garbage.consumers;
+    cr record;
     n int := 0;
 BEGIN
     FOR c IN SELECT * FROM garbage.cases WHERE id >= first_id ORDER BY id LIMIT max_cases LOOP
@@ -912,8 +992,20 @@ BEGIN
         r := garbage.call(t, c.val, c.bytes);
         ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
         problem := NULL;
+        consumed := 0;
         IF r.ok THEN
             problem := garbage.check(t.result_type, r.result);
+            IF problem IS NULL AND r.result IS NOT NULL AND per_value > 0 THEN
+                FOR u IN SELECT * FROM garbage.consumers WHERE typ = t.result_type
+                          ORDER BY (id * 7919 + c.id * 104729) % 1000003 LIMIT per_value LOOP
+                    cr := garbage.consume(u.call_sql, r.result);
+                    consumed := consumed + 1;
+                    IF NOT cr.ok AND NOT garbage.error_allowed('func', cr.state, cr.message) THEN
+                        problem := format('then %s: %s %s (value %s)', u.name, cr.state, cr.message, left(r.result, 300));
+                        EXIT;
+                    END IF;
+                END LOOP;
+            END IF;
             outcome := CASE WHEN problem IS NULL THEN 'value' ELSE 'fail' END;
         ELSIF garbage.error_allowed(t.kind, r.state, r.message) THEN
             outcome := 'error';
@@ -923,8 +1015,8 @@ BEGIN
         IF outcome <> 'fail' AND ms > slow_ms THEN
             outcome := 'slow';
         END IF;
-        INSERT INTO garbage.results (case_id, outcome, sqlstate, message, detail, ms)
-        VALUES (c.id, outcome, r.state, COALESCE(problem, r.message), r.detail, ms);
+        INSERT INTO garbage.results (case_id, outcome, sqlstate, message, detail, ms, consumer_calls)
+        VALUES (c.id, outcome, r.state, COALESCE(problem, r.message), r.detail, ms, consumed);
         n := n + 1;
         IF n % commit_every = 0 THEN
             COMMIT;
@@ -947,8 +1039,8 @@ DECLARE
     x record;
 BEGIN
     RETURN QUERY
-    SELECT format('calls %s: %s values read back, %s clean errors, %s failures, %s crashes, %s slow (%s targets, %s seeds)',
-                  count(*), count(*) FILTER (WHERE outcome = 'value'), count(*) FILTER (WHERE outcome = 'error'),
+    SELECT format('calls %s (and %s more giving the values to %s functions that take them): %s values read back, %s clean errors, %s failures, %s crashes, %s slow (%s targets, %s seeds)',
+                  count(*), sum(consumer_calls), (SELECT count(*) FROM garbage.consumers), count(*) FILTER (WHERE outcome = 'value'), count(*) FILTER (WHERE outcome = 'error'),
                   count(*) FILTER (WHERE outcome = 'fail'), count(*) FILTER (WHERE outcome = 'crash'),
                   count(*) FILTER (WHERE outcome = 'slow'),
                   (SELECT count(*) FROM garbage.targets), (SELECT count(*) FROM garbage.seeds))

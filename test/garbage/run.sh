@@ -12,6 +12,8 @@
 #                         functions can be sent invalid UTF-8 (default GARBAGE_ROUNDS / 3)
 #   GARBAGE_SEED          the random seed (default 1); a run is repeatable
 #   GARBAGE_SLOW_MS       a call slower than this fails (default 10000)
+#   GARBAGE_CONSUMERS     how many of the functions taking a type each accepted value
+#                         is then given to (default 3)
 #
 # A longer run: test/cluster.sh env GARBAGE_ROUNDS=400 test/garbage/run.sh
 set -uo pipefail
@@ -21,7 +23,8 @@ rounds=${GARBAGE_ROUNDS:-12}
 ascii_rounds=${GARBAGE_ASCII_ROUNDS:-$(( rounds / 3 ))}
 seed=${GARBAGE_SEED:-1}
 slow_ms=${GARBAGE_SLOW_MS:-10000}
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning -c garbage.slow_ms=$slow_ms"
+consumers=${GARBAGE_CONSUMERS:-3}
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning -c garbage.slow_ms=$slow_ms -c garbage.consumers_per_value=$consumers"
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
@@ -87,7 +90,7 @@ for pass in "deg_garbage UTF8 $rounds" "deg_garbage_ascii SQL_ASCII $ascii_round
 	# the dump test's data (contracts, claims, a credential, a settled ledger) gives the
 	# functions that read tables something to find
 	q -d "$db" -f "$here/test/dump/data.sql" >/dev/null || exit 1
-	q -d "$db" -f "$here/test/garbage/garbage.sql" || exit 1
+	q -d "$db" -f "$here/test/garbage/garbage.sql" >/dev/null || exit 1
 	harvest | q -d "$db" -c '\copy garbage.candidates FROM STDIN' || exit 1
 	missing=$(q -d "$db" <<-EOF
 		SELECT garbage.make_pool() \gset
@@ -96,6 +99,7 @@ for pass in "deg_garbage UTF8 $rounds" "deg_garbage_ascii SQL_ASCII $ascii_round
 		SELECT garbage.share_type_seeds() \gset
 		SELECT garbage.default_type_args() \gset
 		SELECT garbage.make_func_targets();
+		SELECT garbage.make_consumers() \gset
 		SELECT garbage.make_seeds('{func}', 8, 60, 20) \gset
 		SELECT garbage.fallback_seeds(8) \gset
 		SELECT garbage.generate($seed, $n) \gset
