@@ -577,7 +577,8 @@ offer_from_json(const char *text)
 		}
 		else if (key_is(&key, "pricePerKWh"))
 		{
-			price = json_number(&pc, &val, true);
+			/* checked below: one derived from an offer curve may be negative */
+			price = json_number(&pc, &val, false);
 			flags |= OD_HAS_PRICE;
 		}
 		else if (key_is(&key, "currency"))
@@ -685,6 +686,11 @@ offer_from_json(const char *text)
 		FIELD_ERROR(&pc, "\"priceSource\" is \"%s\" but no price can be derived from %s",
 					stated_source == PRICE_SOURCE_TARIFF ? "tariff" : "offerCurve",
 					stated_source == PRICE_SOURCE_TARIFF ? "a \"tariff\"" : "an \"offerCurve\"");
+	if (price_source == PRICE_SOURCE_GIVEN && (flags & OD_HAS_PRICE) && price < 0)
+	{
+		pc.field = "pricePerKWh";
+		FIELD_ERROR(&pc, "\"%s\" must not be negative, got %g", pc.field, price);
+	}
 	if ((flags & OD_HAS_PRICE) && currency == 0)
 		FIELD_ERROR(&pc, "a price needs a \"currency\"");
 	extra = extra_finish(&eb);
