@@ -7,7 +7,7 @@
 # and that the server never went down. Runs inside test/cluster.sh (needs
 # PGHOST, PGPORT, PGUSER; DEG_CLUSTER_DIR for the server log).
 #
-#   GARBAGE_ROUNDS        mutated inputs per target in the UTF-8 database (default 12)
+#   GARBAGE_ROUNDS        mutated inputs per target in the UTF-8 database (default 20)
 #   GARBAGE_ASCII_ROUNDS  the same in a SQL_ASCII database, where text input
 #                         functions can be sent invalid UTF-8 (default GARBAGE_ROUNDS / 3)
 #   GARBAGE_SEED          the random seed (default 1); a run is repeatable
@@ -19,7 +19,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-rounds=${GARBAGE_ROUNDS:-12}
+rounds=${GARBAGE_ROUNDS:-20}
 ascii_rounds=${GARBAGE_ASCII_ROUNDS:-$(( rounds / 3 ))}
 seed=${GARBAGE_SEED:-1}
 slow_ms=${GARBAGE_SLOW_MS:-10000}
