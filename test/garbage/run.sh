@@ -14,6 +14,7 @@
 #   GARBAGE_SLOW_MS       a call slower than this fails (default 10000)
 #   GARBAGE_CONSUMERS     how many of the functions taking a type each accepted value
 #                         is then given to (default 3)
+#   GARBAGE_SELFTEST=1    adds a call that ends its session: the run must report it
 #
 # A longer run: test/cluster.sh env GARBAGE_ROUNDS=400 test/garbage/run.sh
 set -uo pipefail
@@ -106,6 +107,15 @@ for pass in "deg_garbage UTF8 $rounds" "deg_garbage_ascii SQL_ASCII $ascii_round
 	EOF
 	) || exit 1
 	[ -n "$missing" ] && printf 'garbage: %s\n' "$missing"
+	if [ "${GARBAGE_SELFTEST:-0}" = 1 ]; then
+		# a case that ends its session, as a crash would: it must be found and reported
+		q -d "$db" >/dev/null <<-'EOF'
+			INSERT INTO garbage.targets (kind, name, argtype, call_sql)
+			VALUES ('func', 'selftest: a call that ends the session', 'text', 'SELECT pg_terminate_backend(pg_backend_pid())::text');
+			UPDATE garbage.cases SET target_id = currval('garbage.targets_id_seq'), mutation = 'selftest', val = 'x', bytes = NULL
+			 WHERE id = (SELECT max(id) / 2 FROM garbage.cases);
+		EOF
+	fi
 	t_gen=$(date +%s)
 	run_cases "$db" || exit 1
 	echo "garbage: database $db ($encoding), seed $seed, $n rounds, $(( t_gen - t_start ))s to prepare, $(( $(date +%s) - t_gen ))s to run"
