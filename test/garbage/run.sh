@@ -68,12 +68,19 @@ run_cases() {
 			continue
 		fi
 		wait_ready || return 1
-		q -d "$db" -v err="$(tr '\n' ' ' <"$err" | cut -c1-900)" <<-'EOF'
+		culprit=$(q -d "$db" -v err="$(tr '\n' ' ' <"$err" | cut -c1-900)" <<-'EOF'
 			INSERT INTO garbage.results (case_id, outcome, message)
 			SELECT min(s.case_id), CASE WHEN :'err' LIKE '%statement timeout%' THEN 'slow' ELSE 'crash' END, :'err'
 			  FROM garbage.started s LEFT JOIN garbage.results r USING (case_id) WHERE r.case_id IS NULL
-			HAVING min(s.case_id) IS NOT NULL;
+			HAVING min(s.case_id) IS NOT NULL
+			RETURNING case_id;
 		EOF
+		)
+		if [ -z "$culprit" ]; then
+			echo "garbage: the run failed outside any call:" >&2
+			sed 's/^/     /' "$err" >&2
+			return 1
+		fi
 		server_log_tail
 	done
 	rm -f "$err"
