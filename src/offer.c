@@ -91,6 +91,9 @@ json_number(ParseContext *pc, const JsonbValue *v, bool nonnegative)
 		FIELD_ERROR(pc, "\"%s\" must be a finite number of at most about 1e308", pc->field);
 	if (nonnegative && d < 0)
 		FIELD_ERROR(pc, "\"%s\" must not be negative, got %g", pc->field, d);
+	/* a tiny negative number underflows to -0, which would print as "-0" and read back as 0 */
+	if (d == 0)
+		d = 0;
 	return d;
 }
 
@@ -759,6 +762,8 @@ append_number(StringInfo out, double v)
 {
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 
+	if (v == 0)
+		v = 0;					/* no "-0": JSON read through numeric has no negative zero */
 	double_to_shortest_decimal_buf(v, buf);
 	appendStringInfoString(out, buf);
 }
