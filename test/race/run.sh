@@ -92,6 +92,7 @@ for s in claim accept offers telemetry settle; do
 done
 [ "${again%|*}" = 0 ] || fail "a second settlement of the settled week wrote ${again%|*} entries"
 
+psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$here/checks.sql" >"$tmp/checks.txt" || fail "checks.sql did not run to its end"
 while IFS='|' read -r name violations detail; do
 	[ -n "$name" ] || continue
 	if [ "$violations" = 0 ]; then
@@ -99,14 +100,16 @@ while IFS='|' read -r name violations detail; do
 	else
 		fail "$name: $violations (${detail:0:2000})"
 	fi
-done < <(psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$here/checks.sql")
+done <"$tmp/checks.txt"
 
 # the races the test is about did happen
+psql -X -qAt -v ON_ERROR_STOP=1 -d $db >"$tmp/raced.txt" -c "SELECT o, (SELECT count(*) FROM race.outcomes WHERE script || ': ' || outcome = o)
+	FROM unnest(ARRAY['claim buyer: role already filled', 'telemetry: duplicate reading',
+	                  'settle all: another run in progress', 'settle all: ok', 'settle some: ok', 'accept: ok']) o"
+[ "$(wc -l <"$tmp/raced.txt")" = 6 ] || fail "could not count the outcomes"
 while IFS='|' read -r what n; do
 	[ "$n" -gt 0 ] || fail "no transaction saw: $what (the clients did not race)"
-done < <(psql -X -qAt -d $db -c "SELECT o, (SELECT count(*) FROM race.outcomes WHERE script || ': ' || outcome = o)
-	FROM unnest(ARRAY['claim buyer: role already filled', 'telemetry: duplicate reading',
-	                  'settle all: another run in progress', 'settle all: ok', 'settle some: ok', 'accept: ok']) o")
+done <"$tmp/raced.txt"
 n=$(psql -X -qAt -d $db -c "SELECT count(*) FROM race.outcomes WHERE outcome LIKE 'unexpected%'")
 [ "$n" = 0 ] || fail "$n transactions were refused with an unexpected message: $(psql -X -qAt -d $db -c "SELECT string_agg(DISTINCT detail, '; ') FROM race.outcomes WHERE outcome LIKE 'unexpected%'")"
 
