@@ -7,6 +7,7 @@
 \pset format unaligned
 \pset tuples_only on
 SET client_min_messages = warning;
+SET work_mem = '64MB';
 CREATE EXTENSION IF NOT EXISTS deg;
 SELECT set_config('search_path', 'public, deg', false) \g /dev/null
 SELECT set_config('TimeZone', :'tz', false) \g /dev/null
@@ -14,6 +15,10 @@ SELECT set_config('TimeZone', :'tz', false) \g /dev/null
 \ir 00_setup.sql
 SELECT format('== deg demo: one settlement day of Suryapur (SCALE=%s, seed %s, %s, %s)', scale, seed, day, tz) FROM demo.params;
 \ir 10_city.sql
+\ir 15_profiles.sql
+\ir 18_supply.sql
 \ir 20_trust.sql
 \ir 30_charging.sql
 \ir 40_trades.sql
+\ir 60_readings.sql
+\ir 70_settle.sql
