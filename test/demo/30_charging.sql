@@ -121,8 +121,8 @@ SELECT d.d, d.era, d.car, d.connector,
                                ELSE round((6 + 18 * demo.u('kwh', d.d))::numeric) END,
            'window', jsonb_build_object('start', demo.iso(demo.at(round(d.arrive_h::numeric * 12) / 12)),
                                         'end', demo.iso(demo.at(round((d.arrive_h + d.stay_h)::numeric * 12) / 12))),
-           'maxPricePerKWh', CASE WHEN d.connector = 'CCS2' THEN 17 + floor(9 * demo.u('price', d.d))
-                                  ELSE 11 + floor(7 * demo.u('price', d.d)) END,
+           'maxPricePerKWh', CASE WHEN d.connector = 'CCS2' THEN 18 + floor(9 * demo.u('price', d.d))
+                                  ELSE 12 + floor(7 * demo.u('price', d.d)) END,
            'currency', 'INR',
            'location', jsonb_build_object('lat', round(d.lat::numeric, 5), 'lon', round(d.lon::numeric, 5)),
            'radiusMeters', 1500 + 500 * floor(8 * demo.u('radius', d.d)),
@@ -132,33 +132,65 @@ SELECT d.d, d.era, d.car, d.connector,
            'requiredAttributes', jsonb_build_object('connectorType', d.connector)))::deg.energy_intent AS intent
   FROM d;
 
--- each driver's best offer: the first row of deg.match (an index scan)
-CREATE TABLE demo.matches AS
-SELECT i.d, m.offer_id
-  FROM demo.intents i
-  LEFT JOIN LATERAL (SELECT x.offer_id FROM deg.match(i.intent, 1) x) m ON true;
-
--- why the others found nothing: the fields that fail against the offer that
--- comes closest (fewest failing fields, then nearest)
-CREATE TABLE demo.unmatched AS
-SELECT i.d, best.failing
-  FROM demo.intents i
-  JOIN demo.matches m ON m.d = i.d AND m.offer_id IS NULL
- CROSS JOIN LATERAL (
-       SELECT f.failing
-         FROM deg.offers o
-        CROSS JOIN LATERAL (SELECT string_agg(x.field, ' + ' ORDER BY x.field) AS failing, count(*) AS n
-                              FROM deg.match_explain(i.intent, o.offer) x WHERE NOT x.ok) f
-        ORDER BY f.n, deg.match_distance(i.intent, o.offer), o.offer_id
-        LIMIT 1) best;
-
--- ---------- contracts: each driver accepts its offer ----------
-CREATE TABLE demo.ev_contracts AS
-SELECT m.d, m.offer_id,
-       deg.accept_offer(m.offer_id, i.era, jsonb_build_object('vehicleId', i.car::text)) AS contract_id
-  FROM demo.matches m JOIN demo.intents i USING (d)
- WHERE m.offer_id IS NOT NULL
- ORDER BY i.arrival, m.d;
+-- ---------- matching, contracts and sessions, in order of arrival ----------
+-- Each driver takes the first row of deg.match (an index scan: cheapest,
+-- then nearest) and accepts it (deg.accept_offer: a contract from the offer's
+-- template, the BUYER role claimed). The session starts when the driver plugs
+-- in; DC cars draw 55-85 % of the EVSE's power (at most 100 kW), AC cars
+-- 10 kW; one session in ten runs derated; most deliver what was asked. The
+-- CPO then republishes the EVSE as available from the end of the session,
+-- so later drivers find it busy until then. A driver who finds nothing is
+-- told which fields failed against the offer that came closest.
+CREATE TABLE demo.ev_contracts (d integer PRIMARY KEY, offer_id text NOT NULL, contract_id text NOT NULL UNIQUE);
+CREATE TABLE demo.unmatched (d integer PRIMARY KEY, failing text);
+CREATE TABLE demo.sessions (
+    contract_id text PRIMARY KEY, d integer, evse deg.era, start_time timestamptz, end_time timestamptz,
+    energy_kwh numeric, late boolean);
+DO $$
+DECLARE
+    i record;
+    o demo.evse_offers;
+    chosen text;
+    cid text;
+    start timestamptz;
+    kw numeric;
+    kwh numeric;
+    finish timestamptz;
+BEGIN
+    FOR i IN SELECT * FROM demo.intents ORDER BY arrival, d LOOP
+        SELECT x.offer_id INTO chosen FROM deg.match(i.intent, 1) x;
+        IF chosen IS NULL THEN
+            INSERT INTO demo.unmatched
+            SELECT i.d, f.failing
+              FROM deg.offers x
+             CROSS JOIN LATERAL (SELECT string_agg(e.field, ' + ' ORDER BY e.field) AS failing, count(*) AS n
+                                   FROM deg.match_explain(i.intent, x.offer) e WHERE NOT e.ok) f
+             ORDER BY f.n, deg.match_distance(i.intent, x.offer), x.offer_id
+             LIMIT 1;
+            CONTINUE;
+        END IF;
+        cid := deg.accept_offer(chosen, i.era, jsonb_build_object('vehicleId', i.car::text));
+        INSERT INTO demo.ev_contracts VALUES (i.d, chosen, cid);
+        SELECT * INTO o FROM demo.evse_offers WHERE offer_id = chosen;
+        start := i.arrival + (3 + floor(demo.u('plug-in', i.d) * 10)) * interval '1 minute';
+        kw := CASE WHEN o.connector = 'CCS2' THEN least(o.power_kw, 100) * (0.55 + 0.30 * demo.u('draw', i.d))::numeric
+                   ELSE 10.0 END;
+        IF demo.u('derated', i.d) < 0.1 THEN
+            kw := kw * 0.4;
+        END IF;
+        kwh := round(i.kwh * (0.8 + 0.2 * demo.u('full', i.d))::numeric, 3);
+        finish := date_trunc('second', start + kwh / kw * interval '1 hour');
+        INSERT INTO demo.sessions VALUES (cid, i.d, o.era, start, finish, kwh, demo.u('cdr-late', i.d) < 0.04);
+        IF finish + interval '5 minutes' < upper(demo.period()) THEN
+            UPDATE deg.offers x
+               SET offer = jsonb_set(x.offer::jsonb, '{availabilityWindow,start}',
+                                     to_jsonb(demo.iso(finish + interval '5 minutes')))::deg.energy_offer
+             WHERE x.offer_id = chosen;
+        ELSE
+            UPDATE deg.offers x SET withdrawn_at = now() WHERE x.offer_id = chosen;   -- busy until closing
+        END IF;
+    END LOOP;
+END $$;
 
 -- The CPO's session records name the contract (OCPI authorization_reference);
 -- each contract reads its own sessions through a telemetry binding to this
@@ -170,41 +202,7 @@ SELECT r.cdr->>'authorization_reference' AS contract_id, tstzrange(r.start_time,
 INSERT INTO deg.telemetry_bindings (contract_id, ref, relation, key_column, key_value, time_column, value_columns)
 SELECT c.contract_id, 'telemetrySources.cdr', 'demo.contract_cdrs', 'contract_id', c.contract_id, 'session',
        '{"energyKWh": "energy_kwh", "startTime": "start_time", "endTime": "end_time"}'
-  FROM demo.ev_contracts c;
-
--- ---------- the sessions ----------
--- Drivers are served in order of arrival, one at a time per EVSE. DC cars
--- draw 55-85 % of the EVSE's power (at most 100 kW), AC cars 10 kW; one
--- session in ten runs derated. Most sessions deliver what was asked.
-CREATE TABLE demo.sessions (
-    contract_id text PRIMARY KEY, d integer, evse deg.era, start_time timestamptz, end_time timestamptz,
-    energy_kwh numeric, late boolean);
-DO $$
-DECLARE
-    r record;
-    free_at jsonb := '{}';
-    start timestamptz;
-    kw numeric;
-    kwh numeric;
-BEGIN
-    FOR r IN SELECT c.contract_id, c.d, i.arrival, i.kwh, o.era AS evse, o.power_kw, o.connector
-               FROM demo.ev_contracts c JOIN demo.intents i USING (d) JOIN demo.evse_offers o USING (offer_id)
-              ORDER BY i.arrival, c.d
-    LOOP
-        start := greatest(r.arrival + (5 + floor(demo.u('plug-in', r.d) * 15)) * interval '1 minute',
-                          (free_at ->> r.evse::text)::timestamptz);
-        kw := CASE WHEN r.connector = 'CCS2' THEN least(r.power_kw, 100) * (0.55 + 0.30 * demo.u('draw', r.d))::numeric
-                   ELSE 10.0 END;
-        IF demo.u('derated', r.d) < 0.1 THEN
-            kw := kw * 0.4;
-        END IF;
-        kwh := round(r.kwh * (0.8 + 0.2 * demo.u('full', r.d))::numeric, 3);
-        INSERT INTO demo.sessions VALUES (r.contract_id, r.d, r.evse, start,
-            date_trunc('second', start + kwh / kw * interval '1 hour'), kwh, demo.u('cdr-late', r.d) < 0.04);
-        free_at := free_at || jsonb_build_object(r.evse::text,
-            date_trunc('second', start + kwh / kw * interval '1 hour') + interval '2 minutes');
-    END LOOP;
-END $$;
+  FROM demo.ev_contracts c ORDER BY c.d;
 
 -- the CDRs arrive (those marked late come after the first settlement run)
 CREATE FUNCTION demo.cdr_rows(only_late boolean)

@@ -4,6 +4,7 @@ CALL demo.stage('7. settlement');
 
 CREATE TABLE demo.runs AS
 SELECT 1 AS n, 'the day' AS what, r.* FROM deg.settle(demo.period()) r;
+ANALYZE deg.ledger;
 
 SELECT format('   run %s: %s contracts, %s lines, %s ledger entries written, %s adjustments',
               run_id, contracts, lines, entries_written, adjustments)

@@ -19,6 +19,8 @@ SELECT format('== deg demo: one settlement day of Suryapur (SCALE=%s, seed %s, %
 \ir 18_supply.sql
 \ir 20_trust.sql
 \ir 30_charging.sql
-\ir 40_trades.sql
+\ir 40_market.sql
+\ir 50_trades.sql
 \ir 60_readings.sql
 \ir 70_settle.sql
+\ir 90_report.sql

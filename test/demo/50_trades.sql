@@ -1,9 +1,9 @@
--- Stage 4a: fixed-price P2P trades between neighbours. Some solar homes offer
+-- Stage 5: fixed-price P2P trades between neighbours. Some solar homes offer
 -- their midday surplus at a fixed price, carrying the credentials that verify
 -- for them; neighbours on the same feeder who want certified solar energy
 -- take the best offer; the utility joins each trade as GRID_OPERATOR with its
 -- wheeling charge and trade caps, and refuses trades beyond them.
-CALL demo.stage('4a. fixed-price trades');
+CALL demo.stage('5. fixed-price trades');
 
 CREATE TABLE demo.trade_offers AS
 SELECT h.h, h.era, h.meter, h.feeder, h.lat, h.lon, h.pv_kw,
