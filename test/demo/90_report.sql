@@ -49,8 +49,11 @@ SELECT 'P2P solar from a neighbour', count(*),
 SELECT c.name AS operator, CASE WHEN o.tariff_name IS NULL THEN 'per kWh' ELSE 'OCPI tariff ' || o.tariff_name END AS pricing,
        count(DISTINCT e.contract_id) AS sessions, demo.kwh(sum(s.energy_kwh)) AS kwh,
        demo.inr(sum(l.energy)) AS "billed INR", round(sum(l.energy) / sum(s.energy_kwh), 2) AS "INR per kWh",
-       demo.inr(sum(l.penalty)) AS "penalties INR"
+       demo.inr(sum(l.penalty)) AS "penalties INR",
+       count(*) FILTER (WHERE round(l.energy / s.energy_kwh, 2) > (i.intent::jsonb ->> 'maxPricePerKWh')::numeric)
+           AS "paid above the driver's limit"
   FROM demo.ev_contracts e
+  JOIN demo.intents i USING (d)
   JOIN demo.evse_offers o USING (offer_id)
   JOIN demo.cpos c ON c.code = o.cpo
   JOIN demo.sessions s USING (contract_id)
@@ -62,14 +65,17 @@ SELECT c.name AS operator, CASE WHEN o.tariff_name IS NULL THEN 'per kWh' ELSE '
 \ir 91_report_market.sql
 
 \echo '-- 5. Money per flow type and currency (deg.contract_ledger: each line''s amount after its adjustments)'
-CREATE TEMP TABLE report_flows AS
+CREATE TEMP TABLE report_kinds AS
 SELECT c.contract_id,
        CASE deg.contract_kind(c.body) WHEN 'generic' THEN 'supply' WHEN 'ev_charging' THEN 'EV charging'
-            WHEN 'p2p_fixed_price' THEN 'P2P fixed price' WHEN 'p2p_market' THEN 'P2P market' END AS contracts,
-       f.n::text AS line, f.flow ->> 'description' AS description
-  FROM deg.contracts c
- CROSS JOIN LATERAL jsonb_array_elements(deg.contract_jsonb(c.body) -> 'revenueFlows' -> 'flows') WITH ORDINALITY f(flow, n)
- WHERE c.status <> 'PENDING';
+            WHEN 'p2p_fixed_price' THEN 'P2P fixed price' WHEN 'p2p_market' THEN 'P2P market' END AS contracts
+  FROM deg.contracts c WHERE c.status <> 'PENDING';
+-- the flows' descriptions, from one contract of each kind
+CREATE TEMP TABLE report_flows AS
+SELECT k.contracts, f.n::text AS line, f.flow ->> 'description' AS description
+  FROM (SELECT DISTINCT ON (contracts) contracts, contract_id FROM report_kinds ORDER BY contracts, contract_id) k
+  JOIN deg.contracts c USING (contract_id)
+ CROSS JOIN LATERAL jsonb_array_elements(deg.contract_jsonb(c.body) -> 'revenueFlows' -> 'flows') WITH ORDINALITY f(flow, n);
 WITH lines AS (
     SELECT DISTINCT ON (l.contract_id, l.kind, l.line, l.participant)
            l.contract_id, l.kind, l.line, l.currency, l.line_amount_after, l.line_quantity_after, l.from_role, l.to_role
@@ -82,8 +88,8 @@ SELECT k.contracts, CASE WHEN l.kind = 'penalty' THEN 'penalty: ' || l.line ELSE
        demo.inr(sum(abs(l.line_amount_after))) AS "amount",
        demo.inr(sum(l.line_amount_after)) AS "net from -> to"
   FROM lines l
-  JOIN (SELECT DISTINCT ON (contract_id) contract_id, contracts FROM report_flows ORDER BY contract_id) k USING (contract_id)
-  LEFT JOIN report_flows f ON f.contract_id = l.contract_id AND f.line = l.line AND l.kind = 'flow'
+  JOIN report_kinds k USING (contract_id)
+  LEFT JOIN report_flows f ON f.contracts = k.contracts AND f.line = l.line AND l.kind = 'flow'
  GROUP BY k.contracts, 2, 3, 4, l.kind ORDER BY k.contracts, 2;
 
 \echo '-- 6. Top participants by net position (deg.net_positions)'
@@ -94,7 +100,7 @@ UNION ALL
 (SELECT 'pays most', participant, demo.inr(received), demo.inr(paid), demo.inr(net)
    FROM deg.net_positions WHERE period = demo.period() AND currency = 'INR' ORDER BY net, participant LIMIT 5);
 
-\echo '-- 7. Quality: charging power against the offer''s target (deg.quality_report), trades contracted vs delivered'
+\echo '-- 7. Quality: charging power against the offer''s target (deg.quality_report), trades: metered delivery (deg.allocate_trades) vs contract'
 SELECT 'EV average charging power' AS metric, count(*) AS contracts,
        round(avg(q.value), 1) || ' kW' AS average, count(*) FILTER (WHERE q.met) AS met,
        count(*) FILTER (WHERE NOT q.met) AS missed,
@@ -102,11 +108,13 @@ SELECT 'EV average charging power' AS metric, count(*) AS contracts,
   FROM deg.quality_report q WHERE q.period = demo.period() AND q.metric = 'averageChargingPower'
 UNION ALL
 SELECT 'P2P trades: delivered / contracted kWh', count(*),
-       demo.kwh(sum(d.delivered_kwh)) || ' / ' || demo.kwh(sum(d.contracted_kwh)),
-       count(*) FILTER (WHERE d.difference_kwh >= 0), count(*) FILTER (WHERE d.difference_kwh < 0), ''
-  FROM deg.energy_contracted_vs_delivered d
-  JOIN deg.contracts c USING (contract_id)
- WHERE d.period = demo.period() AND deg.contract_kind(c.body) = 'p2p_fixed_price';
+       demo.kwh(sum(d.delivered)) || ' / ' || demo.kwh(sum(d.contracted)),
+       count(*) FILTER (WHERE d.delivered >= d.contracted), count(*) FILTER (WHERE d.delivered < d.contracted), ''
+  FROM (SELECT t.contract_id, i.kwh AS contracted,
+               (SELECT coalesce(sum(l.quantity), 0) FROM deg.ledger l
+                 WHERE l.contract_id = t.contract_id AND l.kind = 'flow' AND l.line = '1') AS delivered
+          FROM demo.trades t JOIN demo.trade_intents i USING (h) JOIN deg.contracts c USING (contract_id)
+         WHERE c.status = 'ACTIVE') d;
 
 \echo '-- 8. Settlement runs (deg.settlement_runs) and the ledger''s digest chains (deg.ledger_verify)'
 SELECT r.run_id AS run, r.what AS "data", r.contracts, r.lines, r.entries_written AS "entries written", r.adjustments,
@@ -122,7 +130,9 @@ SELECT currency, demo.inr(sum(received)) AS received, demo.inr(sum(paid)) AS pai
        to_char(sum(received) - sum(paid), 'FM9990.00') AS "received - paid"
   FROM deg.net_positions WHERE period = demo.period() GROUP BY currency ORDER BY currency;
 
+\if :have_market
 \ir 95_chart.sql
+\endif
 
 \echo '-- 10. Time per stage'
 SELECT stage, to_char(extract(epoch FROM lead(started, 1, clock_timestamp()) OVER (ORDER BY n) - started), 'FM990.0') || ' s' AS "time"
