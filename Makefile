@@ -21,7 +21,7 @@ SQL_PARTS   = $(sort $(wildcard sql/$(EXTENSION)/*.sql))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress: inputs sql/<test>.sql, expected outputs expected/<test>.out
-REGRESS     = era resources offers credentials contracts tariffs billing
+REGRESS     = era resources offers credentials contracts tariffs billing markets
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 # PostgreSQL's headers are read as system headers, so that -Wextra applies to

@@ -368,7 +368,17 @@ DECLARE
         format($q$SELECT a.contract_id, 'deliveredQuantity', a.allocation_interval, 'value',
                          a.allocated_kwh, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.trade_allocations a
-                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id'))];
+                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id')),
+        -- a market's clearings: the clearing agent's role inputs for each interval
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearingPrice', m.clearing_interval,
+                         'value', m.clearing_price, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
+                    FROM deg.market_clearings m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id')),
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearedPower[' || m.participant::text || ']',
+                         m.clearing_interval, 'value', m.cleared_kw, NULL::numeric, NULL::numeric, NULL::numeric,
+                         NULL::numeric, NULL::numeric
+                    FROM deg.market_setpoints m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id'))];
     b record;
     time_type regtype;
     fields text;
@@ -484,7 +494,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = contract_billing.contract_id) THEN
         RAISE EXCEPTION 'contract % does not exist', contract_id USING ERRCODE = '42704';
     END IF;
-    FOR l IN EXECUTE deg.billing_sql(format('{id} = %L', contract_id)) USING period LOOP
+    FOR l IN EXECUTE 'SELECT * FROM (' || deg.billing_sql(format('{id} = %L', contract_id))
+                     || ') q ORDER BY q.kind, length(q.line), q.line, q.participant' USING period LOOP
         CONTINUE WHEN l.kind = 'metric';
         PERFORM deg.billing_check(l);
         IF l.payer IS NULL OR l.payee IS NULL THEN

@@ -13,10 +13,11 @@ CREATE TABLE deg.settlement_runs (
     lines           integer,
     entries_written integer,
     adjustments     integer,
-    totals          jsonb
+    totals          jsonb,
+    skipped         jsonb
 );
 CREATE INDEX settlement_runs_period_idx ON deg.settlement_runs USING gist (period);
-COMMENT ON TABLE deg.settlement_runs IS 'settlement runs: period, contracts (NULL: all started), counts, and totals per currency ({"INR": {"amount": ..., "lines": ...}}); a run that fails leaves no row';
+COMMENT ON TABLE deg.settlement_runs IS 'settlement runs: period, contracts (NULL: all started), counts, the period''s computed totals per currency ({"INR": {"amount": ..., "lines": ...}}) and the contracts skipped with the reason ([{"contract_id", "problem"}]); a run that fails leaves no row';
 SELECT pg_catalog.pg_extension_config_dump('deg.settlement_runs', '');
 
 CREATE TABLE deg.ledger (
@@ -125,27 +126,25 @@ RETURNS TABLE (contract_id text, entry_id bigint, problem text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg
 AS $$
+    -- each entry checked on its own (its digest covers its stored prev_digest and
+    -- its content) and against its predecessor (prev_digest is the previous
+    -- entry's digest); together these hold the whole chain, and a break is named
+    -- where it is: an edited entry, or the entry after a removed or re-hashed one
     SELECT v.contract_id, v.entry_id,
-           CASE WHEN v.digest IS DISTINCT FROM v.expected THEN 'the entry does not match its digest'
+           CASE WHEN v.digest IS DISTINCT FROM v.own THEN 'the entry does not match its digest'
                 ELSE 'the entry does not follow the previous entry of its contract' END
       FROM (SELECT l.contract_id, l.entry_id, l.digest, l.prev_digest,
-                   deg.ledger_digest(NULL, deg.ledger_entry_text(l.entry_id, l.run_id, l.contract_id, l.period, l.kind,
-                                                                 l.line, l.participant, l.from_role, l.to_role,
-                                                                 l.payer_role, l.payer, l.payee_role, l.payee, l.amount,
-                                                                 l.signed_amount, l.currency, l.quantity, l.adjusts,
-                                                                 l.recorded_at)) OVER w AS chained,
                    lag(l.digest) OVER w AS expected_prev,
-                   deg.ledger_digest_step(lag(l.digest) OVER w, NULL,
+                   deg.ledger_digest_step(l.prev_digest, NULL,
                                           deg.ledger_entry_text(l.entry_id, l.run_id, l.contract_id, l.period, l.kind,
                                                                 l.line, l.participant, l.from_role, l.to_role,
                                                                 l.payer_role, l.payer, l.payee_role, l.payee, l.amount,
                                                                 l.signed_amount, l.currency, l.quantity, l.adjusts,
-                                                                l.recorded_at)) AS expected
+                                                                l.recorded_at)) AS own
               FROM deg.ledger l
              WHERE ledger_verify.contract_id IS NULL OR l.contract_id = ledger_verify.contract_id
             WINDOW w AS (PARTITION BY l.contract_id ORDER BY l.entry_id)) v
-     WHERE v.digest IS DISTINCT FROM v.expected OR v.prev_digest IS DISTINCT FROM v.expected_prev
-        OR v.digest IS DISTINCT FROM v.chained
+     WHERE v.digest IS DISTINCT FROM v.own OR v.prev_digest IS DISTINCT FROM v.expected_prev
      ORDER BY v.contract_id, v.entry_id
 $$;
 COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does not match their content or chain (none: the ledger is intact)';
@@ -205,12 +204,22 @@ BEGIN
     PERFORM deg.settle_progress('computing', 0, n_contracts);
 
     EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond) USING period, contract_ids;
-    FOR bad IN SELECT * FROM deg_settle_lines l
-                WHERE l.kind <> 'metric'
-                  AND (l.currency IS NULL OR NOT l.currency_known OR (l.amount <> 0 AND (l.payer IS NULL OR l.payee IS NULL)))
-                LIMIT 1 LOOP
-        PERFORM deg.billing_check(bad);
+    -- a contract that cannot be settled (no or unknown currency, money owed by or to a role nobody
+    -- has taken) is left out of the run, with the reason in the run's row, and does not stop the others
+    CREATE TEMP TABLE deg_settle_skipped ON COMMIT DROP AS
+    SELECT DISTINCT ON (l.contract_id) l.contract_id,
+           CASE WHEN l.currency IS NULL THEN 'the contract states no currency'
+                WHEN NOT l.currency_known THEN format('currency %s is not in deg.currencies', l.currency)
+                ELSE format('%s %s: %s %s is owed but role %s is not filled', l.kind, l.line, l.amount, l.currency,
+                            CASE WHEN l.payer IS NULL THEN l.payer_role ELSE l.payee_role END) END AS problem
+      FROM deg_settle_lines l
+     WHERE l.kind <> 'metric'
+       AND (l.currency IS NULL OR NOT l.currency_known OR (l.amount <> 0 AND (l.payer IS NULL OR l.payee IS NULL)))
+     ORDER BY l.contract_id, l.kind, l.line;
+    FOR bad IN SELECT * FROM deg_settle_skipped ORDER BY contract_id LOOP
+        RAISE WARNING 'settlement of %: contract % skipped: %', period, bad.contract_id, bad.problem;
     END LOOP;
+    DELETE FROM deg_settle_lines l WHERE l.contract_id IN (SELECT x.contract_id FROM deg_settle_skipped x);
 
     PERFORM deg.settle_progress('writing', n_contracts, n_contracts);
     -- what is settled already, per line
@@ -220,6 +229,7 @@ BEGIN
                sum(l.signed_amount) AS signed_amount, sum(l.quantity) AS quantity, min(l.entry_id) AS first_entry
           FROM deg.ledger l
          WHERE l.period = settle.period AND (settle.contract_ids IS NULL OR l.contract_id = ANY (settle.contract_ids))
+           AND l.contract_id NOT IN (SELECT x.contract_id FROM deg_settle_skipped x)
          GROUP BY 1, 2, 3, 4),
     first_entries AS (
         SELECT s.*, e.from_role, e.to_role, e.currency,
@@ -247,8 +257,12 @@ BEGIN
           FULL JOIN first_entries s
             ON s.contract_id = c.contract_id AND s.kind = c.kind AND s.line = c.line
            AND s.participant IS NOT DISTINCT FROM c.participant)
-    SELECT * FROM changes
-     WHERE delta <> 0 OR coalesce(quantity_delta, 0) <> 0 OR (first_entry IS NULL AND delta = 0);
+    -- a line settled at zero is recorded once while its contract is ACTIVE (the ledger shows it was
+    -- billed); a finished contract's empty periods leave no entries
+    SELECT * FROM changes ch
+     WHERE ch.delta <> 0 OR coalesce(ch.quantity_delta, 0) <> 0
+        OR (ch.first_entry IS NULL AND ch.delta = 0
+            AND EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = ch.contract_id AND c.status = 'ACTIVE'));
 
     -- new entries, numbered in contract order and chained to each contract's last digest
     INSERT INTO deg.ledger (entry_id, run_id, contract_id, period, kind, line, participant, from_role, to_role,
@@ -292,11 +306,30 @@ BEGIN
            met = EXCLUDED.met, intervals = EXCLUDED.intervals, valued_intervals = EXCLUDED.valued_intervals,
            run_id = EXCLUDED.run_id;
 
-    -- money is conserved: per currency, what the participants of the period receive is what they pay
+    -- before commit: every line's ledger total for the period is what was computed, every entry is
+    -- a whole number of the currency's minor unit, and per currency what the period's participants
+    -- pay is what they receive
+    SELECT l.contract_id, l.kind, l.line, l.signed_amount AS computed, t.total INTO bad
+      FROM deg_settle_lines l
+      LEFT JOIN LATERAL (SELECT sum(e.signed_amount) AS total FROM deg.ledger e
+                          WHERE e.contract_id = l.contract_id AND e.period = settle.period AND e.kind = l.kind
+                            AND e.line = l.line AND e.participant IS NOT DISTINCT FROM l.participant) t ON true
+     WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
+       AND coalesce(t.total, 0) <> l.signed_amount
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'settlement of % does not add up: % % % is % in the ledger, computed %', period,
+                        bad.contract_id, bad.kind, bad.line, coalesce(bad.total, 0), bad.computed
+            USING ERRCODE = '23514';
+    END IF;
+    SELECT e.entry_id, e.amount, e.currency INTO bad FROM deg.ledger e JOIN deg.currencies c ON c.code = e.currency
+     WHERE e.run_id = run.run_id AND e.amount <> deg.round_half_even(e.amount, c.minor_unit) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'settlement of %: entry % of % % is not in whole minor units', period, bad.entry_id, bad.amount,
+                        bad.currency USING ERRCODE = '23514';
+    END IF;
     SELECT x.currency, sum(x.net) AS imbalance INTO bad
-      FROM (SELECT l.currency, l.amount AS net FROM deg.ledger l WHERE l.period = settle.period
-            UNION ALL
-            SELECT l.currency, -l.amount FROM deg.ledger l WHERE l.period = settle.period) x
+      FROM (SELECT n.currency, n.net FROM deg.net_positions n WHERE n.period = settle.period) x
      GROUP BY x.currency HAVING sum(x.net) <> 0 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of % is not net-zero in %: off by %', period, bad.currency, bad.imbalance
@@ -307,6 +340,8 @@ BEGIN
     UPDATE deg.settlement_runs r
        SET finished_at = clock_timestamp(), contracts = n_contracts, lines = n_lines,
            entries_written = n_written, adjustments = n_adjustments,
+           skipped = (SELECT coalesce(jsonb_agg(jsonb_build_object('contract_id', x.contract_id, 'problem', x.problem)
+                                                ORDER BY x.contract_id), '[]') FROM deg_settle_skipped x),
            totals = coalesce((SELECT jsonb_object_agg(t.currency, jsonb_build_object('amount', t.amount, 'lines', t.n))
                                 FROM (SELECT l.currency, sum(l.amount) AS amount, count(*) AS n
                                         FROM deg_settle_lines l
@@ -316,6 +351,7 @@ BEGIN
     RETURNING * INTO run;
     DROP TABLE deg_settle_lines;
     DROP TABLE deg_settle_entries;
+    DROP TABLE deg_settle_skipped;
     PERFORM deg.settle_progress(NULL, NULL, NULL);
     RETURN run;
 END $$;
@@ -361,7 +397,8 @@ BEGIN
     IF p IS NOT NULL THEN
         p := p - lookback * period_length;
     ELSE
-        SELECT deg.period_start(min(c.created_at), period_length) INTO p FROM deg.contracts c WHERE c.status <> 'PENDING';
+        SELECT deg.period_start(min(least(c.created_at, deg.contract_created_at(c.body))), period_length) INTO p
+          FROM deg.contracts c WHERE c.status <> 'PENDING';
     END IF;
     IF p IS NULL THEN
         PERFORM deg.settle_progress(NULL, NULL, NULL);
@@ -483,7 +520,8 @@ COMMENT ON VIEW deg.quality_report IS 'quality metrics per contract and settled 
 
 CREATE VIEW deg.settlement_run_totals AS
 SELECT r.run_id, r.period, r.started_at, r.finished_at, r.started_by, r.contracts, r.lines, r.entries_written,
-       r.adjustments, t.key AS currency, (t.value->>'amount')::numeric AS amount, (t.value->>'lines')::integer AS currency_lines
+       r.adjustments, t.key AS currency, (t.value->>'amount')::numeric AS amount, (t.value->>'lines')::integer AS currency_lines,
+       jsonb_array_length(r.skipped) AS contracts_skipped
   FROM deg.settlement_runs r
   LEFT JOIN LATERAL jsonb_each(r.totals) t ON true;
 COMMENT ON VIEW deg.settlement_run_totals IS 'settlement runs with their counts and, per currency, the amount and lines they computed';
