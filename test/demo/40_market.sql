@@ -6,7 +6,7 @@
 -- the day, buyers in the evening. To join, it must present a grid
 -- interconnection approval for that feeder from the utility. The agent then
 -- clears every quarter-hour of the day: 96 markets per feeder.
-CALL demo.stage('4. P2P market');
+CALL demo.stage('4. P2P market: bids');
 SELECT to_regprocedure('deg.clear_contract(text, tstzrange)') IS NOT NULL AS have_market \gset
 \if :have_market
 
@@ -46,7 +46,7 @@ SELECT m.contract_id, jsonb_build_object(
            'contractId', m.contract_id, 'status', 'PENDING', 'createdAt', demo.iso(now()),
            'roles', jsonb_build_array(
                jsonb_build_object('role', 'MARKET_CLEARING_AGENT', 'filled', true, 'filledBy', 'market.suryapur.example',
-                                  'roleInputs', jsonb_build_object('marketMakingFee', 0.10)),
+                                  'roleInputs', jsonb_build_object('marketMakingFee', 0.25)),
                jsonb_build_object('role', 'PROSUMER', 'filled', false, 'filledBy', NULL,
                                   'roleInputs', jsonb_build_object(
                                       'sourceMeterId', jsonb_build_object('type', 'STRING', 'required', true, 'value', NULL),
@@ -97,6 +97,7 @@ BEGIN
 END $$;
 
 -- the clearing agent clears every quarter-hour of every feeder's market
+CALL demo.stage('4b. market clearing');
 CREATE TABLE demo.clearings AS
 SELECT m.contract_id, m.feeder, t.t, deg.clear_contract(m.contract_id, tstzrange(demo.at(t.t / 4.0), demo.at((t.t + 1) / 4.0))) AS result
   FROM (SELECT DISTINCT d.contract_id, d.feeder, d.b FROM demo.bids d

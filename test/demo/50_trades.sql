@@ -70,15 +70,19 @@ SELECT h.h, h.era, h.meter,
   FROM demo.households h
  WHERE NOT h.solar AND NOT h.battery AND demo.u('p2p-buyer', h.h) < 0.06;
 
+-- each buyer takes the best match; one transaction per trade, as buyers
+-- come one by one (the trade's creation time orders first come, first served)
 CREATE TABLE demo.trades AS
-SELECT i.h, m.offer_id,
-       CASE WHEN m.offer_id IS NOT NULL THEN
-           deg.accept_offer(m.offer_id, i.era, jsonb_build_object(
-               'targetMeterId', i.meter::text, 'contractedQuantity', i.kwh,
-               'tradeStartTime', demo.iso(demo.at(11)), 'tradeEndTime', demo.iso(demo.at(15)))) END AS contract_id
+SELECT i.h, m.offer_id, NULL::text AS contract_id
   FROM demo.trade_intents i
-  LEFT JOIN LATERAL (SELECT x.offer_id FROM deg.match(i.intent, 1) x) m ON true
- ORDER BY i.h;
+  LEFT JOIN LATERAL (SELECT x.offer_id FROM deg.match(i.intent, 1) x) m ON true;
+SELECT format($q$UPDATE demo.trades SET contract_id = deg.accept_offer(%L, %L, %L) WHERE h = %s$q$,
+              t.offer_id, i.era, jsonb_build_object('targetMeterId', i.meter::text, 'contractedQuantity', i.kwh,
+                                                    'tradeStartTime', demo.iso(demo.at(11)), 'tradeEndTime', demo.iso(demo.at(15))),
+              t.h)
+  FROM demo.trades t JOIN demo.trade_intents i USING (h)
+ WHERE t.offer_id IS NOT NULL
+ ORDER BY t.h \gexec
 ALTER TABLE demo.trades ADD COLUMN seller text, ADD COLUMN buyer text;
 UPDATE demo.trades d SET seller = o.era::text, buyer = i.era::text
   FROM demo.trade_offers o, demo.trade_intents i WHERE o.offer_id = d.offer_id AND i.h = d.h;

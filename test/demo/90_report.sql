@@ -84,13 +84,16 @@ WITH lines AS (
      ORDER BY l.contract_id, l.kind, l.line, l.participant, l.entry_id DESC)
 SELECT k.contracts, CASE WHEN l.kind = 'penalty' THEN 'penalty: ' || l.line ELSE f.description END AS "flow",
        l.from_role || ' -> ' || l.to_role AS "from -> to", l.currency, count(*) AS lines,
-       CASE WHEN l.kind = 'flow' THEN demo.kwh(sum(l.line_quantity_after)) ELSE '' END AS kwh,
+       CASE WHEN l.kind = 'penalty' THEN ''
+            WHEN k.contracts = 'P2P market' THEN (SELECT demo.kwh(sum(CASE WHEN l.line = '1' THEN abs(m.cleared_kw) ELSE greatest(m.cleared_kw, 0) END) * 0.25)
+                                                   FROM deg.market_setpoints m WHERE m.clearing_interval <@ demo.period())
+            ELSE demo.kwh(sum(l.line_quantity_after)) END AS kwh,
        demo.inr(sum(abs(l.line_amount_after))) AS "amount",
        demo.inr(sum(l.line_amount_after)) AS "net from -> to"
   FROM lines l
   JOIN report_kinds k USING (contract_id)
   LEFT JOIN report_flows f ON f.contracts = k.contracts AND f.line = l.line AND l.kind = 'flow'
- GROUP BY k.contracts, 2, 3, 4, l.kind ORDER BY k.contracts, 2;
+ GROUP BY k.contracts, 2, 3, 4, l.kind, l.line ORDER BY k.contracts, 2;
 
 \echo '-- 6. Top participants by net position (deg.net_positions)'
 (SELECT 'receives most' AS " ", participant, demo.inr(received) AS "received INR", demo.inr(paid) AS "paid INR",
