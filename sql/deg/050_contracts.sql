@@ -123,6 +123,7 @@ CREATE TABLE deg.role_claims (
 );
 COMMENT ON TABLE deg.role_claims IS 'participants taking contract roles; an INSERT fills the role (trigger) or fails with the reason';
 SELECT pg_catalog.pg_extension_config_dump('deg.role_claims', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.role_claims', 'claim_id'), '');
 
 CREATE TABLE deg.contract_events (
     event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -140,6 +141,7 @@ CREATE TABLE deg.contract_events (
 CREATE INDEX contract_events_contract_idx ON deg.contract_events (contract_id, event_id);
 COMMENT ON TABLE deg.contract_events IS 'every contract creation, role fill and status change, with who and when (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('deg.contract_events', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.contract_events', 'event_id'), '');
 
 -- the contracts table keeps status and body in step, and status moves only as allowed
 CREATE FUNCTION deg.contracts_guard() RETURNS trigger
@@ -152,8 +154,11 @@ BEGIN
         IF EXISTS (SELECT 1 FROM deg.contract_participants(NEW.body) p WHERE p.role = 'GRID_OPERATOR') THEN
             PERFORM deg.p2p_trade_cap_check(NEW.body);
         END IF;
-        INSERT INTO deg.contract_events (contract_id, event, to_status)
-        VALUES (NEW.contract_id, 'created', NEW.status);
+        -- once per contract: a restored dump brings the contract's events with it
+        IF NOT EXISTS (SELECT 1 FROM deg.contract_events e WHERE e.contract_id = NEW.contract_id AND e.event = 'created') THEN
+            INSERT INTO deg.contract_events (contract_id, event, to_status)
+            VALUES (NEW.contract_id, 'created', NEW.status);
+        END IF;
         RETURN NEW;
     END IF;
     IF NEW.contract_id <> OLD.contract_id THEN
@@ -232,6 +237,12 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
     END IF;
+    -- a claim the contract already shows (a restored dump: the contract row comes back filled)
+    -- has nothing left to do
+    IF EXISTS (SELECT 1 FROM deg.contract_participants(k.body) p
+                WHERE p.role = NEW.role AND p.participant = NEW.participant) THEN
+        RETURN NEW;
+    END IF;
     -- fill first: a claim that lost a race learns that the role is taken (23505)
     filled := deg.contract_fill(k.body, NEW.role, NEW.participant, NEW.inputs);
     IF NOT (k.status = 'PENDING' OR (k.status = 'ACTIVE' AND NEW.role = 'PROSUMER')) THEN
@@ -295,8 +306,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, deg
 AS $$
 BEGIN
-    INSERT INTO deg.contract_events (contract_id, event, role, participant, claim_id)
-    VALUES (NEW.contract_id, 'filled', NEW.role, NEW.participant, NEW.claim_id);
+    -- once per claim: a restored dump brings the claims' events with it
+    IF NOT EXISTS (SELECT 1 FROM deg.contract_events e WHERE e.claim_id = NEW.claim_id AND e.event = 'filled') THEN
+        INSERT INTO deg.contract_events (contract_id, event, role, participant, claim_id)
+        VALUES (NEW.contract_id, 'filled', NEW.role, NEW.participant, NEW.claim_id);
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER role_claims_record AFTER INSERT ON deg.role_claims
