@@ -7,14 +7,23 @@
 
 CREATE SCHEMA demo;
 
+-- SCALE multiplies the city of SCALE=1 (20 feeders of 100 households, 3
+-- operators with 5 sites of 4 EVSEs each, 500 drivers); a fraction gives a
+-- smaller city, with at least one feeder, one site per operator and one driver
 CREATE TABLE demo.params (
-    scale   integer NOT NULL,
-    seed    text NOT NULL,
-    day     date NOT NULL,
-    tz      text NOT NULL,
-    outdir  text NOT NULL
+    scale      numeric NOT NULL CHECK (scale > 0),
+    seed       text NOT NULL,
+    day        date NOT NULL,
+    tz         text NOT NULL,
+    outdir     text NOT NULL,
+    feeders    integer GENERATED ALWAYS AS (greatest(1, round(20 * scale))) STORED,
+    households integer GENERATED ALWAYS AS (100 * greatest(1, round(20 * scale))) STORED,
+    sites      integer GENERATED ALWAYS AS (greatest(1, round(5 * scale))) STORED,     -- per operator
+    drivers    integer GENERATED ALWAYS AS (greatest(1, round(500 * scale))) STORED,
+    -- the city's extent: feeders on a square grid 0.011 degrees (about 1.2 km) apart
+    extent     numeric GENERATED ALWAYS AS (0.011 * ceil(sqrt(greatest(1, round(20 * scale)))) + 0.01) STORED
 );
-INSERT INTO demo.params VALUES (:scale, :'seed', :'day', :'tz', :'outdir');
+INSERT INTO demo.params (scale, seed, day, tz, outdir) VALUES (:'scale', :'seed', :'day', :'tz', :'outdir');
 
 -- the settlement day, as a period in the city's time zone
 CREATE FUNCTION demo.period() RETURNS tstzrange

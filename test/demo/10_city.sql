@@ -8,7 +8,7 @@ CALL demo.stage('1. city');
 CREATE TABLE demo.feeders AS
 SELECT f, format('discom.suryapur.example/feeder-%s', lpad(f::text, 3, '0'))::deg.era AS era,
        12.930 + ((f - 1) / c) * 0.011 AS lat, 77.560 + ((f - 1) % c) * 0.011 AS lon
-  FROM (SELECT 20 * scale AS n, ceil(sqrt(20 * scale))::int AS c FROM demo.params) p,
+  FROM (SELECT feeders AS n, ceil(sqrt(feeders))::int AS c FROM demo.params) p,
        generate_series(1, p.n) f;
 
 -- 100 households per feeder; exactly 40 % with rooftop solar, 15 % with a
@@ -17,9 +17,9 @@ CREATE TABLE demo.households AS
 WITH h AS (
     SELECT h, (h - 1) / 100 + 1 AS feeder,
            row_number() OVER (ORDER BY demo.u('solar', h), h) AS solar_rank
-      FROM demo.params, generate_series(1, 2000 * scale) h),
+      FROM demo.params, generate_series(1, households) h),
 s AS (
-    SELECT h.*, solar_rank <= 800 * (SELECT scale FROM demo.params) AS solar FROM h),
+    SELECT h.*, solar_rank <= 0.4 * (SELECT households FROM demo.params) AS solar FROM h),
 b AS (
     SELECT s.*, row_number() OVER (PARTITION BY solar ORDER BY demo.u('battery', h), h) AS battery_rank FROM s)
 SELECT b.h, b.feeder,
@@ -29,7 +29,7 @@ SELECT b.h, b.feeder,
        f.lon + (demo.u('lon', b.h) - 0.5) * 0.008 AS lon,
        b.solar,
        CASE WHEN b.solar THEN round((2 + 6 * demo.u('pv', b.h))::numeric, 1) END AS pv_kw,
-       (b.solar AND b.battery_rank <= 240 * p.scale) OR (NOT b.solar AND b.battery_rank <= 60 * p.scale) AS battery,
+       (b.solar AND b.battery_rank <= 0.12 * p.households) OR (NOT b.solar AND b.battery_rank <= 0.03 * p.households) AS battery,
        round((5 + 8.5 * demo.u('kwh', b.h))::numeric, 1) AS batt_kwh,
        round((0.25 + 0.9 * demo.u('load', b.h))::numeric, 2) AS base_kw
   FROM b JOIN demo.feeders f ON f.f = b.feeder, demo.params p;
@@ -46,9 +46,9 @@ CREATE TABLE demo.cpos (code, era, name, pricing) AS VALUES
 CREATE TABLE demo.sites AS
 SELECT c.code AS cpo, s,
        format('IN*%s*S%s', c.code, lpad(s::text, 2, '0'))::deg.era AS era,
-       12.925 + demo.u('site-lat/' || c.code, s) * (SELECT 0.011 * ceil(sqrt(20 * scale)) + 0.01 FROM demo.params) AS lat,
-       77.555 + demo.u('site-lon/' || c.code, s) * (SELECT 0.011 * ceil(sqrt(20 * scale)) + 0.01 FROM demo.params) AS lon
-  FROM demo.cpos c, demo.params p, generate_series(1, 5 * p.scale) s;
+       12.925 + demo.u('site-lat/' || c.code, s) * p.extent AS lat,
+       77.555 + demo.u('site-lon/' || c.code, s) * p.extent AS lon
+  FROM demo.cpos c, demo.params p, generate_series(1, p.sites) s;
 
 CREATE TABLE demo.evses AS
 SELECT s.cpo, s.s AS site, u,
@@ -65,9 +65,9 @@ SELECT d, format('driver-%s@ev.suryapur.example', lpad(d::text, 5, '0'))::deg.er
        format('driver-%s@ev.suryapur.example/car', lpad(d::text, 5, '0'))::deg.era AS car,
        CASE WHEN demo.u('ccs', d) < 0.7 THEN 'CCS2' ELSE 'Type2' END AS connector,
        round((40 + 35 * demo.u('car-kwh', d))::numeric, 0) AS car_kwh,
-       12.925 + demo.u('drv-lat', d) * (SELECT 0.011 * ceil(sqrt(20 * scale)) + 0.01 FROM demo.params) AS lat,
-       77.555 + demo.u('drv-lon', d) * (SELECT 0.011 * ceil(sqrt(20 * scale)) + 0.01 FROM demo.params) AS lon
-  FROM demo.params, generate_series(1, 500 * scale) d;
+       12.925 + demo.u('drv-lat', d) * p.extent AS lat,
+       77.555 + demo.u('drv-lon', d) * p.extent AS lon
+  FROM demo.params p, generate_series(1, p.drivers) d;
 
 -- ---------- registration ----------
 

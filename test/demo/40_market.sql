@@ -1,20 +1,20 @@
 -- Stage 4: the P2P market. Each feeder has its own pay-as-clear market,
 -- run by the market clearing agent, with the utility as GRID_OPERATOR paid
--- wheeling on what is sold. The day is traded in six blocks; for each block
--- a household with solar or a battery joins its feeder's market contract
--- (a PROSUMER claim) with an offer curve made from its forecast: sellers in
--- the day, buyers in the evening. To join, it must present a grid
+-- wheeling on what is sold. The day is traded hour by hour: for each hour a
+-- household with solar or a battery joins its feeder's market contract for
+-- that hour (a PROSUMER claim) with an offer curve made from its forecast:
+-- sellers in the day, buyers in the evening. To join, it must present a grid
 -- interconnection approval for that feeder from the utility. The agent then
 -- clears every quarter-hour of the day: 96 markets per feeder.
 CALL demo.stage('4. P2P market: bids');
-SELECT to_regprocedure('deg.clear_contract(text, tstzrange)') IS NOT NULL AS have_market \gset
-\if :have_market
 
-CREATE TABLE demo.blocks (b, name, first_t, last_t) AS VALUES
-    (1, 'night', 0, 23), (2, 'morning', 24, 35), (3, 'late morning', 36, 47), (4, 'midday', 48, 59),
-    (5, 'afternoon', 60, 71), (6, 'evening', 72, 83), (1, 'night', 84, 95);
+-- the trading hours, each four quarter-hours
+CREATE TABLE demo.blocks AS
+SELECT h AS b, format('%s:00-%s:00', to_char(h, 'FM00'), to_char(h + 1, 'FM00')) AS name, 4 * h AS first_t, 4 * h + 3 AS last_t
+  FROM generate_series(0, 23) h;
 
--- a household's position in a block: its average forecast net export (kW)
+-- a household's position in an hour: its average forecast net export (kW),
+-- and the utility's prices in force then (the signals its supply contract reads)
 CREATE TABLE demo.bids AS
 WITH pos AS (
     SELECT h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b,
@@ -23,23 +23,30 @@ WITH pos AS (
       JOIN demo.profiles p USING (h)
       JOIN demo.blocks bl ON p.t BETWEEN bl.first_t AND bl.last_t
      WHERE h.solar OR h.battery
-     GROUP BY h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b)
+     GROUP BY h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b),
+prices AS (
+    SELECT bl.b,
+           (SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'retail-tou-price' AND v.valid @> demo.at(bl.b)) AS retail,
+           (SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'feed-in-price' AND v.valid @> demo.at(bl.b)) AS feed_in
+      FROM demo.blocks bl)
 SELECT pos.*,
-       format('market-%s-b%s', lpad(pos.feeder::text, 3, '0'), pos.b) AS contract_id,
+       format('market-%s-h%s', lpad(pos.feeder::text, 3, '0'), lpad(pos.b::text, 2, '0')) AS contract_id,
        CASE WHEN pos.kw > 0
-            -- a seller: nothing below its reserve price, all of it 1.50 above
+            -- a seller: nothing below its reserve (the feed-in price plus the market fee and a
+            -- margin), all of it 1.50 above
             THEN jsonb_build_object('currency', 'INR', 'minExport', 0, 'maxExport', pos.kw, 'curve', jsonb_build_array(
-                     jsonb_build_object('price', round((2.60 + 1.2 * demo.u('reserve', pos.h))::numeric, 2), 'powerKW', 0),
-                     jsonb_build_object('price', round((4.10 + 1.2 * demo.u('reserve', pos.h))::numeric, 2), 'powerKW', pos.kw)))
-            -- a buyer: all it needs up to 2.00 below what the utility charges it, nothing above
+                     jsonb_build_object('price', round(pr.feed_in + 0.25 + 0.8 * demo.u('reserve', pos.h)::numeric, 2), 'powerKW', 0),
+                     jsonb_build_object('price', round(pr.feed_in + 1.75 + 0.8 * demo.u('reserve', pos.h)::numeric, 2), 'powerKW', pos.kw)))
+            -- a buyer: nothing unless it saves on the retail price after the market fee; all it
+            -- needs 2.00 below that
             ELSE jsonb_build_object('currency', 'INR', 'minExport', pos.kw, 'maxExport', 0, 'curve', jsonb_build_array(
-                     jsonb_build_object('price', round((4.00 + 2.5 * demo.u('willing', pos.h))::numeric, 2), 'powerKW', pos.kw),
-                     jsonb_build_object('price', round((6.00 + 2.5 * demo.u('willing', pos.h))::numeric, 2), 'powerKW', 0)))
+                     jsonb_build_object('price', round(pr.retail - 2.35 - 0.6 * demo.u('willing', pos.h)::numeric, 2), 'powerKW', pos.kw),
+                     jsonb_build_object('price', round(pr.retail - 0.35 - 0.6 * demo.u('willing', pos.h)::numeric, 2), 'powerKW', 0)))
        END AS curve
-  FROM pos
+  FROM pos JOIN prices pr USING (b)
  WHERE abs(pos.kw) >= 0.05;
 
--- the market contracts: one per feeder and block
+-- the market contracts: one per feeder and trading hour
 INSERT INTO deg.contracts (contract_id, body, status)
 SELECT m.contract_id, jsonb_build_object(
            '@type', 'EnergyContractP2PTrade',
@@ -56,7 +63,7 @@ SELECT m.contract_id, jsonb_build_object(
                                   'roleInputs', jsonb_build_object('wheelingCharges', 0.40))),
            'inputParameters', jsonb_build_object(
                'currency', 'INR', 'timeZone', 'Asia/Kolkata', 'settlementInterval', 'PT15M', 'pricingModel', 'PAY_AS_CLEAR',
-               'feeder', f.era, 'tradingBlock', (SELECT name FROM demo.blocks bl WHERE bl.b = m.b LIMIT 1)),
+               'feeder', f.era, 'tradingHour', (SELECT name FROM demo.blocks bl WHERE bl.b = m.b)),
            'credentials', jsonb_build_object('requiredCredentials', jsonb_build_array(jsonb_build_object(
                'role', 'PROSUMER', 'credentialType', jsonb_build_array('VerifiableCredential', 'GridInterconnectionApproval'),
                'requiredClaims', jsonb_build_object('feeder', f.era),
@@ -106,13 +113,10 @@ SELECT m.contract_id, m.feeder, t.t, deg.clear_contract(m.contract_id, tstzrange
  CROSS JOIN LATERAL generate_series(bl.first_t, bl.last_t) t
  ORDER BY m.contract_id, t.t;
 
-SELECT format('   %s market contracts (%s feeders x %s blocks): %s PROSUMER seats taken, %s claims refused; %s clearings, %s kWh traded',
+SELECT format('   %s market contracts (%s feeders x up to %s trading hours): %s PROSUMER seats taken, %s claims refused; %s clearings, %s kWh traded',
               (SELECT count(DISTINCT contract_id) FROM demo.bids), (SELECT count(*) FROM demo.feeders),
               (SELECT count(DISTINCT b) FROM demo.blocks),
               (SELECT count(*) FROM deg.role_claims WHERE role = 'PROSUMER'),
               (SELECT count(*) FROM demo.refusals WHERE stage = 'market'),
               (SELECT count(*) FROM demo.clearings),
               (SELECT round(sum((result ->> 'clearingQuantityKW')::numeric) * 0.25) FROM demo.clearings));
-\else
-SELECT '   deg.clear_contract is not in this build of deg: the market is left out';
-\endif

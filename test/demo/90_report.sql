@@ -133,9 +133,7 @@ SELECT currency, demo.inr(sum(received)) AS received, demo.inr(sum(paid)) AS pai
        to_char(sum(received) - sum(paid), 'FM9990.00') AS "received - paid"
   FROM deg.net_positions WHERE period = demo.period() GROUP BY currency ORDER BY currency;
 
-\if :have_market
 \ir 95_chart.sql
-\endif
 
 \echo '-- 10. Time per stage'
 SELECT stage, to_char(extract(epoch FROM lead(started, 1, clock_timestamp()) OVER (ORDER BY n) - started), 'FM990.0') || ' s' AS "time"

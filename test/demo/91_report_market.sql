@@ -1,5 +1,4 @@
 -- Section 4 of the report: the market, hour by hour (deg.market_clearings, deg.market_setpoints)
-\if :have_market
 \echo '-- 4. The P2P market: energy traded per hour and the clearing price (feeder markets, each cleared every 15 minutes)'
 WITH c AS (
     SELECT floor(extract(epoch FROM lower(m.clearing_interval) - lower(demo.period())) / 3600)::int AS h, m.*
@@ -21,4 +20,3 @@ SELECT to_char(c.h, 'FM00') || ':00' AS hour,
        count(*) AS clearings
   FROM c LEFT JOIN p USING (h)
  GROUP BY c.h ORDER BY c.h;
-\endif

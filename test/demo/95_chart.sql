@@ -45,7 +45,7 @@ SELECT concat_ws(E'\n',
   -- grid and axes
   (SELECT string_agg(format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/><text x="%s" y="%s" text-anchor="end">%s</text><text x="%s" y="%s">%s</text>',
                             g.x0, round(y, 1), g.x1, round(y, 1), g.x0 - 6, round(y + 4, 1), to_char(s.pmax * k / 4, 'FM990.0'),
-                            g.x1 + 6, round(y + 4, 1), to_char(s.kmax * k / 4, 'FM999,990')), '')
+                            g.x1 + 6, round(y + 4, 1), regexp_replace(to_char(s.kmax * k / 4, 'FM999,990.9'), '\.0?$', '')), '')
      FROM g, s, LATERAL (SELECT k, g.y1 - (g.y1 - g.y0) * k / 4.0 AS y FROM generate_series(0, 4) k) yk),
   (SELECT string_agg(format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#999"/><text x="%s" y="%s" text-anchor="middle">%s:00</text>',
                             round(x, 1), g.y1, round(x, 1), g.y1 + 5, round(x, 1), g.y1 + 20, lpad(h::text, 2, '0')), '')

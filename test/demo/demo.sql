@@ -24,3 +24,4 @@ SELECT format('== deg demo: one settlement day of Suryapur (SCALE=%s, seed %s, %
 \ir 60_readings.sql
 \ir 70_settle.sql
 \ir 90_report.sql
+\ir 99_check.sql
