@@ -148,7 +148,7 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('de
 -- the contracts table keeps status and body in step, and status moves only as allowed
 CREATE FUNCTION deg.contracts_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -194,7 +194,7 @@ CREATE TRIGGER contracts_guard BEFORE INSERT OR UPDATE ON deg.contracts
 
 CREATE FUNCTION deg.contract_events_append_only() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'deg.contract_events is append-only' USING ERRCODE = '55000';
@@ -206,7 +206,7 @@ CREATE TRIGGER contract_events_append_only BEFORE UPDATE OR DELETE ON deg.contra
 CREATE FUNCTION deg.claim_requirements(c deg.contract, offer_id text, role text)
 RETURNS SETOF jsonb
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT r FROM (
         SELECT r FROM jsonb_array_elements(coalesce(deg.contract_jsonb(c) #> '{credentials,requiredCredentials}', '[]')) r
@@ -221,7 +221,7 @@ COMMENT ON FUNCTION deg.claim_requirements(deg.contract, text, text) IS 'credent
 -- a claim: lock the contract, fill the role, check credentials, activate when ready
 CREATE FUNCTION deg.role_claims_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     k deg.contracts;
@@ -305,7 +305,7 @@ CREATE TRIGGER role_claims_apply BEFORE INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_record() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     -- once per claim: a restored dump brings the claims' events with it
@@ -320,7 +320,7 @@ CREATE TRIGGER role_claims_record AFTER INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_immutable() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'role claims cannot be changed or removed; terminate the contract instead' USING ERRCODE = '55000';
@@ -333,7 +333,7 @@ CREATE FUNCTION deg.accept_offer(offer_id text, participant deg.era, inputs json
                                  credentials deg.credential[] DEFAULT '{}')
 RETURNS text
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     o deg.offers;

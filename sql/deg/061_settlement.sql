@@ -72,7 +72,7 @@ SELECT pg_catalog.pg_extension_config_dump('deg.quality_results', '');
 
 CREATE FUNCTION deg.ledger_append_only() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME::regclass
@@ -86,7 +86,7 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON deg.ledger
 -- a finished run is history
 CREATE FUNCTION deg.settlement_runs_guard() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR OLD.finished_at IS NOT NULL THEN
@@ -115,7 +115,7 @@ CREATE FUNCTION deg.ledger_entry_text(entry_id bigint, run_id bigint, contract_i
                                       adjusts bigint, recorded_at timestamptz)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT concat_ws('|', entry_id, run_id, contract_id, extract(epoch FROM lower(period)), extract(epoch FROM upper(period)),
                      kind, line, coalesce(participant::text, ''), from_role, to_role, payer_role, payer::text,
@@ -126,7 +126,7 @@ $$;
 CREATE FUNCTION deg.ledger_verify(contract_id text DEFAULT NULL)
 RETURNS TABLE (contract_id text, entry_id bigint, problem text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     -- each entry checked on its own (its digest covers its stored prev_digest and
     -- its content) and against its predecessor (prev_digest is the previous
@@ -156,7 +156,7 @@ COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does
 CREATE FUNCTION deg.settle(period tstzrange, contract_ids text[] DEFAULT NULL, force boolean DEFAULT false)
 RETURNS deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     run deg.settlement_runs;
@@ -362,7 +362,7 @@ COMMENT ON FUNCTION deg.settle(tstzrange, text[], boolean) IS 'settle a period f
 -- the start of the period of length len that holds t
 CREATE FUNCTION deg.period_start(t timestamptz, len interval) RETURNS timestamptz
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF len = interval '1 month' THEN
@@ -380,7 +380,7 @@ COMMENT ON FUNCTION deg.period_start(timestamptz, interval) IS 'the start of the
 CREATE FUNCTION deg.settle_due(period_length interval DEFAULT '1 day', collection_delay interval DEFAULT NULL)
 RETURNS SETOF deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     delay interval;
@@ -422,7 +422,7 @@ CREATE FUNCTION deg.schedule_settlement(job_name text, schedule text, period_len
                                         collection_delay interval DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     job bigint;
@@ -443,7 +443,7 @@ COMMENT ON FUNCTION deg.schedule_settlement(text, text, interval, interval) IS '
 
 CREATE FUNCTION deg.unschedule_settlement(job_name text) RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     done boolean;
