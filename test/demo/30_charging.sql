@@ -194,7 +194,8 @@ END $$;
 
 -- The CPO's session records name the contract (OCPI authorization_reference);
 -- each contract reads its own sessions through a telemetry binding to this
--- view, not every session of its EVSE (see the demo's notes).
+-- view: the default CDR source reads every session of the EVSE in the period,
+-- so two drivers at one EVSE on the same day would each be billed for both.
 CREATE VIEW demo.contract_cdrs AS
 SELECT r.cdr->>'authorization_reference' AS contract_id, tstzrange(r.start_time, r.end_time) AS session,
        r.energy_kwh, r.start_time, r.end_time

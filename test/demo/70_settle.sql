@@ -6,8 +6,8 @@ CALL demo.stage('7. settlement');
 -- repeated values (n_distinct -1), so the planner expects one ledger row for
 -- "period = the day", and settle's check before commit then searches the
 -- period's GiST index once per line: 50 s and more on each re-run of this
--- day (see the demo's notes). Until that check is rewritten, the demo tells
--- the planner what the column holds.
+-- day. Until that check is rewritten, the demo tells the planner what the
+-- column holds (a statistic, not a way around settle).
 ALTER TABLE deg.ledger ALTER COLUMN period SET (n_distinct = 1);
 
 CREATE TABLE demo.runs AS
