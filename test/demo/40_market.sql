@@ -1,20 +1,25 @@
 -- Stage 4: the P2P market. Each feeder has its own pay-as-clear market,
 -- run by the market clearing agent, with the utility as GRID_OPERATOR paid
--- wheeling on what is sold. The day is traded hour by hour: for each hour a
--- household with solar or a battery joins its feeder's market contract for
--- that hour (a PROSUMER claim) with an offer curve made from its forecast:
--- sellers in the day, buyers in the evening. To join, it must present a grid
--- interconnection approval for that feeder from the utility. The agent then
--- clears every quarter-hour of the day: 96 markets per feeder.
+-- wheeling on what is sold. The day is traded in blocks, hour by hour from
+-- 06:00 to 21:00 and one block for the night (when nobody has energy to
+-- sell): for each block a household with solar or a battery joins its
+-- feeder's market contract for that block (a PROSUMER claim) with an offer
+-- curve made from its forecast: sellers in the day, buyers in the evening.
+-- To join, it must present a grid interconnection approval for that feeder
+-- from the utility. The agent then clears every quarter-hour of the day: 96
+-- markets per feeder.
 CALL demo.stage('4. P2P market: bids');
 
--- the trading hours, each four quarter-hours
+-- the trading blocks and their quarter-hours (the night block in two parts)
 CREATE TABLE demo.blocks AS
 SELECT h AS b, format('%s:00-%s:00', to_char(h, 'FM00'), to_char(h + 1, 'FM00')) AS name, 4 * h AS first_t, 4 * h + 3 AS last_t
-  FROM generate_series(0, 23) h;
+  FROM generate_series(6, 20) h
+UNION ALL
+SELECT 0, 'night 21:00-06:00', first_t, last_t FROM (VALUES (0, 23), (84, 95)) n(first_t, last_t);
 
--- a household's position in an hour: its average forecast net export (kW),
--- and the utility's prices in force then (the signals its supply contract reads)
+-- a household's position in a block: its average forecast net export (kW);
+-- and the utility's prices (the signals its supply contract reads): the
+-- lowest retail and highest feed-in price in force during the block
 CREATE TABLE demo.bids AS
 WITH pos AS (
     SELECT h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b,
@@ -26,11 +31,13 @@ WITH pos AS (
      GROUP BY h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b),
 prices AS (
     SELECT bl.b,
-           (SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'retail-tou-price' AND v.valid @> demo.at(bl.b)) AS retail,
-           (SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'feed-in-price' AND v.valid @> demo.at(bl.b)) AS feed_in
-      FROM demo.blocks bl)
+           min((SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'retail-tou-price' AND v.valid @> demo.at(t / 4.0))) AS retail,
+           max((SELECT v.value FROM deg.signal_values v WHERE v.signal_id = 'feed-in-price' AND v.valid @> demo.at(t / 4.0))) AS feed_in
+      FROM demo.blocks bl CROSS JOIN LATERAL generate_series(bl.first_t, bl.last_t) t
+     GROUP BY bl.b)
 SELECT pos.*,
-       format('market-%s-h%s', lpad(pos.feeder::text, 3, '0'), lpad(pos.b::text, 2, '0')) AS contract_id,
+       format('market-%s-%s', lpad(pos.feeder::text, 3, '0'),
+              CASE WHEN pos.b = 0 THEN 'night' ELSE lpad(pos.b::text, 2, '0') || 'h' END) AS contract_id,
        CASE WHEN pos.kw > 0
             -- a seller: nothing below its reserve (the feed-in price plus the market fee and a
             -- margin), all of it 1.50 above
@@ -46,7 +53,7 @@ SELECT pos.*,
   FROM pos JOIN prices pr USING (b)
  WHERE abs(pos.kw) >= 0.05;
 
--- the market contracts: one per feeder and trading hour
+-- the market contracts: one per feeder and trading block
 INSERT INTO deg.contracts (contract_id, body, status)
 SELECT m.contract_id, jsonb_build_object(
            '@type', 'EnergyContractP2PTrade',
@@ -63,7 +70,7 @@ SELECT m.contract_id, jsonb_build_object(
                                   'roleInputs', jsonb_build_object('wheelingCharges', 0.40))),
            'inputParameters', jsonb_build_object(
                'currency', 'INR', 'timeZone', 'Asia/Kolkata', 'settlementInterval', 'PT15M', 'pricingModel', 'PAY_AS_CLEAR',
-               'feeder', f.era, 'tradingHour', (SELECT name FROM demo.blocks bl WHERE bl.b = m.b)),
+               'feeder', f.era, 'tradingBlock', (SELECT min(name) FROM demo.blocks bl WHERE bl.b = m.b)),
            'credentials', jsonb_build_object('requiredCredentials', jsonb_build_array(jsonb_build_object(
                'role', 'PROSUMER', 'credentialType', jsonb_build_array('VerifiableCredential', 'GridInterconnectionApproval'),
                'requiredClaims', jsonb_build_object('feeder', f.era),
@@ -113,7 +120,7 @@ SELECT m.contract_id, m.feeder, t.t, deg.clear_contract(m.contract_id, tstzrange
  CROSS JOIN LATERAL generate_series(bl.first_t, bl.last_t) t
  ORDER BY m.contract_id, t.t;
 
-SELECT format('   %s market contracts (%s feeders x up to %s trading hours): %s PROSUMER seats taken, %s claims refused; %s clearings, %s kWh traded',
+SELECT format('   %s market contracts (%s feeders x %s trading blocks: each hour from 06:00 to 21:00, and the night): %s PROSUMER seats taken, %s claims refused; %s clearings, %s kWh traded',
               (SELECT count(DISTINCT contract_id) FROM demo.bids), (SELECT count(*) FROM demo.feeders),
               (SELECT count(DISTINCT b) FROM demo.blocks),
               (SELECT count(*) FROM deg.role_claims WHERE role = 'PROSUMER'),
