@@ -2,9 +2,11 @@
 -- run by the market clearing agent, with the utility as GRID_OPERATOR paid
 -- wheeling on what is sold. The day is traded in blocks, hour by hour from
 -- 06:00 to 21:00 and one block for the night (when nobody has energy to
--- sell): for each block a household with solar or a battery joins its
+-- sell). Half of the households with solar or a battery have a home energy
+-- manager that trades for them: for each block it joins the household's
 -- feeder's market contract for that block (a PROSUMER claim) with an offer
--- curve made from its forecast: sellers in the day, buyers in the evening.
+-- curve made from the household's forecast: sellers in the day, buyers in the
+-- evening.
 -- To join, it must present a grid interconnection approval for that feeder
 -- from the utility. The agent then clears every quarter-hour of the day: 96
 -- markets per feeder.
@@ -27,7 +29,7 @@ WITH pos AS (
       FROM demo.households h
       JOIN demo.profiles p USING (h)
       JOIN demo.blocks bl ON p.t BETWEEN bl.first_t AND bl.last_t
-     WHERE h.solar OR h.battery
+     WHERE (h.solar OR h.battery) AND demo.u('energy-manager', h.h) < 0.5
      GROUP BY h.h, h.era, h.meter, h.feeder, h.solar, h.battery, bl.b),
 prices AS (
     SELECT bl.b,
