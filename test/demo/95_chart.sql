@@ -38,8 +38,10 @@ px AS (
 SELECT concat_ws(E'\n',
   '<svg xmlns="http://www.w3.org/2000/svg" width="960" height="460" viewBox="0 0 960 460" font-family="sans-serif" font-size="12">',
   '<rect width="960" height="460" fill="white"/>',
-  format('<text x="480" y="24" text-anchor="middle" font-size="15" font-weight="bold">Suryapur P2P market, %s: %s feeder markets, each cleared every 15 minutes</text>',
-         (SELECT day FROM demo.params), (SELECT count(DISTINCT feeder) FROM demo.clearings)),
+  format('<text x="480" y="24" text-anchor="middle" font-size="15" font-weight="bold">Suryapur P2P market, %s: %s, each cleared every 15 minutes</text>',
+         (SELECT day FROM demo.params),
+         (SELECT CASE count(DISTINCT feeder) WHEN 1 THEN 'one feeder market' ELSE count(DISTINCT feeder) || ' feeder markets' END
+            FROM demo.clearings)),
   '<text x="480" y="42" text-anchor="middle" fill="#555">bars: energy traded per quarter-hour, kWh (right axis); line: clearing price, volume-weighted over the feeders,</text>',
   '<text x="480" y="56" text-anchor="middle" fill="#555">band: its range over the feeders; dashed: the utility''s retail price, INR/kWh (left axis)</text>',
   -- grid and axes
