@@ -107,6 +107,7 @@ cluster-tests:
 	$(MAKE) --no-print-directory pgtap || status=1; \
 	test/dump/run.sh || status=1; \
 	test/garbage/run.sh || status=1; \
+	test/demo/smoke.sh || status=1; \
 	test/crash/run.sh || status=1; \
 	exit $$status
 

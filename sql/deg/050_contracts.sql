@@ -139,6 +139,8 @@ CREATE TABLE deg.contract_events (
     CONSTRAINT contract_events_kind CHECK (event IN ('created', 'filled', 'status'))
 );
 CREATE INDEX contract_events_contract_idx ON deg.contract_events (contract_id, event_id);
+-- the claim trigger looks up a claim's event (once per claim): without this, a scan of every event
+CREATE INDEX contract_events_claim_idx ON deg.contract_events (claim_id) WHERE claim_id IS NOT NULL;
 COMMENT ON TABLE deg.contract_events IS 'every contract creation, role fill and status change, with who and when (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('deg.contract_events', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.contract_events', 'event_id'), '');
