@@ -172,6 +172,14 @@ BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'a settlement period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
     END IF;
+    -- a run must see what the run before it committed once it holds the lock: only READ COMMITTED
+    -- takes a new snapshot per statement; under REPEATABLE READ or SERIALIZABLE a snapshot older
+    -- than the last run would bill its lines again and chain to a stale digest
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deg.settle must run at isolation level READ COMMITTED, not %', upper(current_setting('transaction_isolation'))
+            USING ERRCODE = '25001',
+                  HINT = 'Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction: a snapshot taken before the last run committed would bill its lines again.';
+    END IF;
     -- the library defines the settings: load it before reading them
     PERFORM deg.settle_progress('waiting', 0, 0);
     delay := coalesce(current_setting('deg.collection_delay', true), '1h')::interval;
