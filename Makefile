@@ -108,6 +108,10 @@ cluster-tests:
 	$(MAKE) --no-print-directory installcheck || { status=1; test -f regression.diffs && cat regression.diffs; }; \
 	$(MAKE) --no-print-directory pgtap || status=1; \
 	test/dump/run.sh || status=1; \
+	RACE_SECONDS=$${RACE_SECONDS:-30} test/race/run.sh || status=1; \
+	test/garbage/run.sh || status=1; \
+	test/demo/smoke.sh || status=1; \
+	test/crash/run.sh || status=1; \
 	test/memory/growth.sh short || status=1; \
 	exit $$status
 
