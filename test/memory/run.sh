@@ -63,8 +63,8 @@ UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=1"
 			cat "$f" >&2
 		done
 		status=1
-	elif [ $status -eq 0 ]; then
-		echo "memcheck: no sanitizer report"
+	else
+		echo "memcheck: no sanitizer report$([ $status -eq 0 ] || echo ' (but a suite failed: see above)')"
 	fi
 	exit $status
 )
