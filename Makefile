@@ -22,7 +22,7 @@ SQL_PARTS   = $(sort $(wildcard sql/$(EXTENSION)/*.sql))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress: inputs sql/<test>.sql, expected outputs expected/<test>.out
-REGRESS     = era resources offers credentials contracts tariffs
+REGRESS     = era resources offers credentials contracts tariffs billing markets
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 # PostgreSQL's headers are read as system headers, so that -Wextra applies to
@@ -153,6 +153,7 @@ cluster-tests:
 	@status=0; \
 	$(MAKE) --no-print-directory installcheck || { status=1; test -f regression.diffs && cat regression.diffs; }; \
 	$(MAKE) --no-print-directory pgtap || status=1; \
+	test/dump/run.sh || status=1; \
 	exit $$status
 
 pgtap:

@@ -724,6 +724,12 @@ lines_bind(void *context, const ContractEvaluator *ev pg_attribute_unused(), int
 	value->number = feed->values[at];
 }
 
+static void
+settlement_interval_context(void *arg)
+{
+	errcontext("inputParameters.settlementInterval of contract %s", (const char *) arg);
+}
+
 /* the settlement interval starts of a period, from inputParameters.settlementInterval */
 static void
 period_bins(LinesCall *call, const char *step, int64 start, int64 end)
@@ -740,8 +746,15 @@ period_bins(LinesCall *call, const char *step, int64 start, int64 end)
 		return;
 	if (step != NULL)
 	{
+		ErrorContextCallback errcb;
+
+		errcb.callback = settlement_interval_context;
+		errcb.arg = (void *) contract_evaluator_id(call->ev);
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(step),
 												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		error_context_stack = errcb.previous;
 		if (iv->month < 0 || iv->day < 0 || iv->time < 0 || (iv->month == 0 && iv->day == 0 && iv->time == 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -186,7 +186,7 @@ GRANT INSERT, UPDATE, DELETE ON deg.offers TO deg_operator;
 CREATE FUNCTION deg.match(intent deg.energy_intent, k integer DEFAULT 10)
 RETURNS SETOF deg.offers
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     r record;

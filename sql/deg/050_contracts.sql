@@ -123,6 +123,7 @@ CREATE TABLE deg.role_claims (
 );
 COMMENT ON TABLE deg.role_claims IS 'participants taking contract roles; an INSERT fills the role (trigger) or fails with the reason';
 SELECT pg_catalog.pg_extension_config_dump('deg.role_claims', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.role_claims', 'claim_id'), '');
 
 CREATE TABLE deg.contract_events (
     event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -140,11 +141,12 @@ CREATE TABLE deg.contract_events (
 CREATE INDEX contract_events_contract_idx ON deg.contract_events (contract_id, event_id);
 COMMENT ON TABLE deg.contract_events IS 'every contract creation, role fill and status change, with who and when (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('deg.contract_events', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.contract_events', 'event_id'), '');
 
 -- the contracts table keeps status and body in step, and status moves only as allowed
 CREATE FUNCTION deg.contracts_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -152,8 +154,11 @@ BEGIN
         IF EXISTS (SELECT 1 FROM deg.contract_participants(NEW.body) p WHERE p.role = 'GRID_OPERATOR') THEN
             PERFORM deg.p2p_trade_cap_check(NEW.body);
         END IF;
-        INSERT INTO deg.contract_events (contract_id, event, to_status)
-        VALUES (NEW.contract_id, 'created', NEW.status);
+        -- once per contract: a restored dump brings the contract's events with it
+        IF NOT EXISTS (SELECT 1 FROM deg.contract_events e WHERE e.contract_id = NEW.contract_id AND e.event = 'created') THEN
+            INSERT INTO deg.contract_events (contract_id, event, to_status)
+            VALUES (NEW.contract_id, 'created', NEW.status);
+        END IF;
         RETURN NEW;
     END IF;
     IF NEW.contract_id <> OLD.contract_id THEN
@@ -187,7 +192,7 @@ CREATE TRIGGER contracts_guard BEFORE INSERT OR UPDATE ON deg.contracts
 
 CREATE FUNCTION deg.contract_events_append_only() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'deg.contract_events is append-only' USING ERRCODE = '55000';
@@ -199,7 +204,7 @@ CREATE TRIGGER contract_events_append_only BEFORE UPDATE OR DELETE ON deg.contra
 CREATE FUNCTION deg.claim_requirements(c deg.contract, offer_id text, role text)
 RETURNS SETOF jsonb
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT r FROM (
         SELECT r FROM jsonb_array_elements(coalesce(deg.contract_jsonb(c) #> '{credentials,requiredCredentials}', '[]')) r
@@ -214,7 +219,7 @@ COMMENT ON FUNCTION deg.claim_requirements(deg.contract, text, text) IS 'credent
 -- a claim: lock the contract, fill the role, check credentials, activate when ready
 CREATE FUNCTION deg.role_claims_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     k deg.contracts;
@@ -231,6 +236,12 @@ BEGIN
     SELECT * INTO k FROM deg.contracts WHERE contract_id = NEW.contract_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
+    END IF;
+    -- a claim the contract already shows (a restored dump: the contract row comes back filled)
+    -- has nothing left to do
+    IF EXISTS (SELECT 1 FROM deg.contract_participants(k.body) p
+                WHERE p.role = NEW.role AND p.participant = NEW.participant) THEN
+        RETURN NEW;
     END IF;
     -- fill first: a claim that lost a race learns that the role is taken (23505)
     filled := deg.contract_fill(k.body, NEW.role, NEW.participant, NEW.inputs);
@@ -292,11 +303,14 @@ CREATE TRIGGER role_claims_apply BEFORE INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_record() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
-    INSERT INTO deg.contract_events (contract_id, event, role, participant, claim_id)
-    VALUES (NEW.contract_id, 'filled', NEW.role, NEW.participant, NEW.claim_id);
+    -- once per claim: a restored dump brings the claims' events with it
+    IF NOT EXISTS (SELECT 1 FROM deg.contract_events e WHERE e.claim_id = NEW.claim_id AND e.event = 'filled') THEN
+        INSERT INTO deg.contract_events (contract_id, event, role, participant, claim_id)
+        VALUES (NEW.contract_id, 'filled', NEW.role, NEW.participant, NEW.claim_id);
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER role_claims_record AFTER INSERT ON deg.role_claims
@@ -304,7 +318,7 @@ CREATE TRIGGER role_claims_record AFTER INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_immutable() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'role claims cannot be changed or removed; terminate the contract instead' USING ERRCODE = '55000';
@@ -317,7 +331,7 @@ CREATE FUNCTION deg.accept_offer(offer_id text, participant deg.era, inputs json
                                  credentials deg.credential[] DEFAULT '{}')
 RETURNS text
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     o deg.offers;

@@ -171,7 +171,7 @@ COMMENT ON TABLE deg.contract_feeds IS 'the telemetry sources (with the ERA of t
 CREATE FUNCTION deg.contract_feed_list(c deg.contract)
 RETURNS TABLE (ref text, kind text, source_type text, source_era deg.era, signal_id text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT 'telemetrySources.' || (s->>'sourceId'), 'telemetry', s->>'sourceType',
            coalesce(s#>>'{source,era}', s#>>'{source,meterId}', s#>>'{source,evseId}', s->>'era')::deg.era, NULL
@@ -184,7 +184,7 @@ COMMENT ON FUNCTION deg.contract_feed_list(deg.contract) IS 'the telemetry sourc
 
 CREATE FUNCTION deg.contracts_feeds_sync() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.body::text = OLD.body::text THEN
@@ -222,7 +222,7 @@ SELECT pg_catalog.pg_extension_config_dump('deg.telemetry_bindings', '');
 -- a binding is checked when it is registered, not when billing runs
 CREATE FUNCTION deg.telemetry_bindings_check() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     feed deg.contract_feeds;
@@ -307,7 +307,7 @@ COMMENT ON VIEW deg.contract_connections IS 'each telemetry source and input sig
 
 CREATE FUNCTION deg.contract_connected(contract_id text) RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT NOT EXISTS (SELECT 1 FROM deg.contract_connections c
                         WHERE c.contract_id = contract_connected.contract_id AND c.bound_to IS NULL)
@@ -343,7 +343,7 @@ COMMENT ON TYPE deg.billing_line IS 'one transfer: payer pays payee amount (>= 0
 -- that the aggregate over it runs on parallel workers.
 CREATE FUNCTION deg.billing_feed_sql(contracts text) RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     parts text[] := ARRAY[
@@ -368,7 +368,17 @@ DECLARE
         format($q$SELECT a.contract_id, 'deliveredQuantity', a.allocation_interval, 'value',
                          a.allocated_kwh, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.trade_allocations a
-                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id'))];
+                   WHERE a.allocation_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'a.contract_id')),
+        -- a market's clearings: the clearing agent's role inputs for each interval
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearingPrice', m.clearing_interval,
+                         'value', m.clearing_price, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
+                    FROM deg.market_clearings m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id')),
+        format($q$SELECT m.contract_id, 'roles.MARKET_CLEARING_AGENT.roleInputs.clearedPower[' || m.participant::text || ']',
+                         m.clearing_interval, 'value', m.cleared_kw, NULL::numeric, NULL::numeric, NULL::numeric,
+                         NULL::numeric, NULL::numeric
+                    FROM deg.market_setpoints m
+                   WHERE m.clearing_interval && $1 AND %1$s$q$, replace(contracts, '{id}', 'm.contract_id'))];
     b record;
     time_type regtype;
     fields text;
@@ -411,7 +421,7 @@ COMMENT ON FUNCTION deg.billing_feed_sql(text) IS 'the statement that reads the 
 -- when negative.
 CREATE FUNCTION deg.billing_sql(contracts text) RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 SELECT format($q$
 WITH feed AS (%1$s),
@@ -452,7 +462,7 @@ COMMENT ON FUNCTION deg.billing_sql(text) IS 'the statement computing the billin
 -- lines that cannot be settled: an unknown currency, an amount owed by or to an open role
 CREATE FUNCTION deg.billing_check(l record) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF l.currency IS NULL THEN
@@ -473,7 +483,7 @@ END $$;
 CREATE FUNCTION deg.contract_billing(contract_id text, period tstzrange)
 RETURNS SETOF deg.billing_line
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     l record;
@@ -484,7 +494,8 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = contract_billing.contract_id) THEN
         RAISE EXCEPTION 'contract % does not exist', contract_id USING ERRCODE = '42704';
     END IF;
-    FOR l IN EXECUTE deg.billing_sql(format('{id} = %L', contract_id)) USING period LOOP
+    FOR l IN EXECUTE 'SELECT * FROM (' || deg.billing_sql(format('{id} = %L', contract_id))
+                     || ') q ORDER BY q.kind, length(q.line), q.line, q.participant' USING period LOOP
         CONTINUE WHEN l.kind = 'metric';
         PERFORM deg.billing_check(l);
         IF l.payer IS NULL OR l.payee IS NULL THEN
@@ -503,7 +514,7 @@ RETURNS TABLE (metric text, value numeric, target_min numeric, target_max numeri
                penalty numeric, currency text, penalty_payer_role text, penalty_payer deg.era,
                penalty_payee_role text, penalty_payee deg.era)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
@@ -533,7 +544,7 @@ CREATE FUNCTION deg.contract_feed_rows(contract_id text, period tstzrange)
 RETURNS TABLE (ref text, at tstzrange, fields text,
                v1 numeric, v2 numeric, v3 numeric, v4 numeric, v5 numeric, v6 numeric)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE 'SELECT q.ref, q.at, q.fields, q.v1, q.v2, q.v3, q.v4, q.v5, q.v6 FROM ('

@@ -121,7 +121,7 @@ check_name(const char *name, size_t len, const char *what, TelemetryError *err)
 static bool
 same_name(const char *a, const char *b, size_t blen)
 {
-	return strncmp(a, b, blen) == 0 && a[blen] == '\0';
+	return strlen(a) == blen && memcmp(a, b, blen) == 0;
 }
 
 TelemetrySeries *
@@ -244,10 +244,14 @@ telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
 			  const uint8_t *const *wire, const size_t *lens, TelemetryError *err)
 {
 	uint8_t		head[16];
+	size_t		start = s->obs.len;
 	int			i;
 
 	if (from >= to)
 		return fail(err, "an observation of \"%s\" ends before it starts", s->ref);
+	for (i = 0; i < s->nfields; i++)
+		if (wire[i] != NULL && lens[i] > UINT16_MAX)
+			return fail(err, "a value of \"%s\" is too long", s->ref);
 	put_u64(head, (uint64_t) from);
 	put_u64(head + 8, (uint64_t) to);
 	degbuf_append(&s->obs, head, sizeof(head));
@@ -260,15 +264,20 @@ telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
 		{
 			uint8_t		len[2];
 
-			if (lens[i] > UINT16_MAX)
-				return fail(err, "a value of \"%s\" is too long", s->ref);
 			put_u16(len, (uint16_t) lens[i]);
 			degbuf_append(&s->obs, len, 2);
 			degbuf_append(&s->obs, wire[i], lens[i]);
 		}
 	}
 	if (s->obs.oom)
+	{
+		/* drop the part of the record that was appended: the series stays whole */
+		s->obs.len = start;
+		if (s->obs.data != NULL)
+			s->obs.data[start] = '\0';
+		s->obs.oom = false;
 		return fail(err, "out of memory");
+	}
 	s->nobs++;
 	return true;
 }
@@ -284,8 +293,9 @@ telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
 	int			i;
 
 	for (i = 0; i < s->nfields; i++)
+		bytes[i] = NULL;		/* all of them: a failure stops the loop below */
+	for (i = 0; i < s->nfields; i++)
 	{
-		bytes[i] = NULL;
 		wire[i] = NULL;
 		lens[i] = 0;
 		if (!present[i])
@@ -399,7 +409,9 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 							 s->nfields, err);
 		if (d == NULL)
 			return false;
-		if (s->obs.len > 0 && !degbuf_append(&d->obs, s->obs.data, s->obs.len))
+		/* reserve first: when src is dst, the bytes to copy move with the buffer */
+		if (s->obs.len > 0 && (!degbuf_reserve(&d->obs, s->obs.len) ||
+							   !degbuf_append(&d->obs, s->obs.data, s->obs.len)))
 			return fail(err, "out of memory");
 		d->nobs += s->nobs;
 	}
@@ -610,6 +622,7 @@ bool
 telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_t end,
 			  Decimal *out, bool *present, int64_t *counts, TelemetryError *err)
 {
+	TelemetryError local;		/* a read error is told from the end by the message */
 	TelemetryCursor c;
 	Decimal		values[TELEMETRY_MAX_FIELDS];
 	bool		has[TELEMETRY_MAX_FIELDS];
@@ -620,6 +633,8 @@ telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_
 	int			f,
 				b;
 
+	if (err == NULL)
+		err = &local;
 	for (f = 0; f < s->nfields; f++)
 	{
 		dec_init(&values[f]);
@@ -687,6 +702,7 @@ bool
 telemetry_at(const TelemetrySeries *s, int field, const int64_t *instants, int n,
 			 Decimal *out, bool *present, TelemetryError *err)
 {
+	TelemetryError local;		/* a read error is told from the end by the message */
 	AtObservation *obs = NULL;
 	size_t		nobs = 0;
 	TelemetryCursor c;
@@ -698,6 +714,8 @@ telemetry_at(const TelemetrySeries *s, int field, const int64_t *instants, int n
 	int			f,
 				i;
 
+	if (err == NULL)
+		err = &local;
 	for (i = 0; i < n; i++)
 		present[i] = false;
 	if (s->nobs > 0)

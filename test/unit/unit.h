@@ -8,6 +8,7 @@
 #ifndef DEG_TEST_UNIT_H
 #define DEG_TEST_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,16 @@ static int	unit_failed;
 			printf("\n#   got:  \"%s\"\n#   want: \"%s\"  (%s:%d)\n", got_, want_, __FILE__, __LINE__); \
 		} \
 	} while (0)
+
+/* a fixed-seed generator for property tests (xorshift64; *state must not be 0) */
+static inline uint64_t
+unit_rng(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
 
 static inline int
 unit_done(const char *name)
