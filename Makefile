@@ -50,7 +50,8 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 # ---------- dependencies ----------
 
 DEB_PACKAGES = postgresql-server-dev-15 libsodium-dev zlib1g-dev postgresql-15-pgtap \
-               libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron clang
+               libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron \
+               clang libclang-rt-dev
 
 .PHONY: deps
 deps:
