@@ -3169,7 +3169,16 @@ apply_step(Pricer *pr, Acc *acc, bool energy)
 	D(pr, dec_from_int64(&pr->b, mult, NULL));
 	D(pr, dec_mul(&units, &acc->volume, &pr->b, NULL));
 	D(pr, dec_from_int64(&pr->b, c->step_size, NULL));
-	D(pr, dec_div_round(&pr->a, &units, &pr->b, 0, DEC_ROUND_CEIL, NULL));
+
+	/*
+	 * The ceiling is taken on the volume rounded to 1e-9 of a unit: each
+	 * piece's share carries the split's rounding (at most TARIFF_MAX_PIECES
+	 * x 0.5e-20 kWh or hours in all, under 2e-12 Wh or s), which must not
+	 * cost a whole step when the volume is a multiple of it.  A volume just
+	 * above a multiple leaves a negative extra, which is not charged.
+	 */
+	D(pr, dec_round(&pr->c, &units, 9, DEC_ROUND_HALF_EVEN, NULL));
+	D(pr, dec_div_round(&pr->a, &pr->c, &pr->b, 0, DEC_ROUND_CEIL, NULL));
 	D(pr, dec_mul(&pr->a, &pr->a, &pr->b, NULL));
 	D(pr, dec_sub(&pr->a, &pr->a, &units, NULL));
 	if (pr->ok && dec_sign(&pr->a) > 0)

@@ -1621,6 +1621,36 @@ test_kwh_cut_keeps_constant_power(void)
 	tariff_totals_free(&b);
 }
 
+/*
+ * Found by fuzz_tariff_price: the step_size ceiling was taken on the priced
+ * volume as the pieces' shares add up, and a share is rounded at
+ * TARIFF_SPLIT_SCALE places.  Here the first 20 minutes (up to 1 kWh of 9,
+ * no TIME price) are 0.33333333333333333333 h of the 3 h, so the priced
+ * rest read as 2.66666666666666666667 h = 9600.000000000000000012 s and
+ * was rounded up to 9660 s: a whole step (0.06 EUR) for a rounding error,
+ * and the same session reported in two periods cost differently.  9600 s
+ * is a multiple of 60.
+ */
+static void
+test_step_after_split_rounding(void)
+{
+	static const char tariff_json[] =
+		"{\"currency\":\"EUR\",\"elements\":["
+		"{\"price_components\":[{\"type\":\"TIME\",\"price\":3.6,\"step_size\":60}],"
+		"\"restrictions\":{\"min_kwh\":1}},"
+		"{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0,\"step_size\":1}]}]}";
+	static const char spec[] =
+		"2024-03-31T00:00:00Z 2024-03-31T03:00:00Z; 2024-03-31T00:00:00Z ENERGY=9 TIME=3";
+	TariffTotals tot;
+
+	tariff_totals_init(&tot);
+	CHECK(price(tariff_json, spec, NULL, NULL, &tot), "step after split: priced");
+	/* 9600 s at 3.6 an hour */
+	CHECK(eq4(&tot.total_time_cost.excl_vat, "9.6"),
+		  "step after split: time cost %s, want 9.6", show(&tot.total_time_cost.excl_vat));
+	tariff_totals_free(&tot);
+}
+
 int
 main(void)
 {
@@ -1635,5 +1665,6 @@ main(void)
 	test_totals_json();
 	test_hostile();
 	test_kwh_cut_keeps_constant_power();
+	test_step_after_split_rounding();
 	return unit_done("tariff");
 }
