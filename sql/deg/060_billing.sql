@@ -121,11 +121,14 @@ CREATE TABLE deg.charge_data_records (
     energy_kwh  numeric NOT NULL,
     cdr         jsonb,
     received_at timestamptz NOT NULL DEFAULT now(),
+    -- the contract the session was charged under (OCPI authorization_reference); NULL: a session
+    -- of the EVSE as a whole, billed to every contract whose source is the EVSE
+    contract_id text,
     CONSTRAINT charge_data_records_times CHECK (end_time > start_time),
     CONSTRAINT charge_data_records_energy CHECK (energy_kwh >= 0)
 );
 CREATE INDEX charge_data_records_evse_idx ON deg.charge_data_records (evse, start_time);
-COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions';
+COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions; to contract_id alone when it is set, else to every contract of the EVSE';
 SELECT pg_catalog.pg_extension_config_dump('deg.charge_data_records', '');
 
 CREATE TABLE deg.signal_values (
@@ -361,6 +364,7 @@ DECLARE
                          NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.contract_feeds f
                     JOIN deg.charge_data_records r ON r.evse = f.source_era
+                                                   AND (r.contract_id IS NULL OR r.contract_id = f.contract_id)
                    WHERE f.source_type = 'CHARGE_DATA_RECORD' AND tstzrange(r.start_time, r.end_time) && $1 AND %1$s
                      AND NOT EXISTS (SELECT 1 FROM deg.telemetry_bindings b
                                       WHERE b.contract_id = f.contract_id AND b.ref = f.ref)$q$,
