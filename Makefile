@@ -6,6 +6,8 @@
 #   make test       deps, build, install, throwaway cluster, every test suite
 #   make demo       deps, build, install, throwaway cluster, the main job
 #   make bench      deps, build, install, throwaway cluster, the benchmarks
+#   make memcheck   deps, build; every cluster suite against an AddressSanitizer
+#                   and UBSan build, then memory growth over a million rows
 
 EXTENSION   = deg
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -93,7 +95,7 @@ unit: $(UNIT_BINS)
 
 PGTAP_TESTS = $(sort $(wildcard test/pgtap/*.sql))
 
-.PHONY: test demo bench pgtap cluster-tests
+.PHONY: test demo bench memcheck pgtap cluster-tests
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
@@ -110,6 +112,7 @@ cluster-tests:
 	test/garbage/run.sh || status=1; \
 	test/demo/smoke.sh || status=1; \
 	test/crash/run.sh || status=1; \
+	test/memory/growth.sh short || status=1; \
 	exit $$status
 
 pgtap:
@@ -125,3 +128,9 @@ bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	@test/cluster.sh test/bench/run.sh
+
+# test/memory/run.sh: builds its sanitizer copy apart and starts its own clusters
+memcheck:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@test/memory/run.sh

@@ -1506,7 +1506,8 @@ energy_match_explain(PG_FUNCTION_ARGS)
 	DegMatchResult results[DEG_MATCH_FIELDS];
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	match_datums(ic, od, results);
 	for (i = 0; i < DEG_MATCH_FIELDS; i++)
 	{
