@@ -6,6 +6,8 @@
 #   make test       deps, build, install, throwaway cluster, every test suite
 #   make demo       deps, build, install, throwaway cluster, the main job
 #   make bench      deps, build, install, throwaway cluster, the benchmarks
+#   make memcheck   deps, build; every cluster suite against an AddressSanitizer
+#                   and UBSan build, then memory growth over a million rows
 #   make fuzz       the libFuzzer targets of src/core, FUZZ_SECONDS (60) each
 
 EXTENSION   = deg
@@ -141,7 +143,7 @@ $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: $(FUZZ_BUILD)/%
 
 PGTAP_TESTS = $(sort $(wildcard test/pgtap/*.sql))
 
-.PHONY: test demo bench pgtap cluster-tests
+.PHONY: test demo bench memcheck pgtap cluster-tests
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
@@ -155,6 +157,11 @@ cluster-tests:
 	$(MAKE) --no-print-directory installcheck || { status=1; test -f regression.diffs && cat regression.diffs; }; \
 	$(MAKE) --no-print-directory pgtap || status=1; \
 	test/dump/run.sh || status=1; \
+	RACE_SECONDS=$${RACE_SECONDS:-30} test/race/run.sh || status=1; \
+	test/garbage/run.sh || status=1; \
+	test/demo/smoke.sh || status=1; \
+	test/memory/growth.sh short || status=1; \
+	test/crash/run.sh || status=1; \
 	exit $$status
 
 pgtap:
@@ -170,3 +177,9 @@ bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	@test/cluster.sh test/bench/run.sh
+
+# test/memory/run.sh: builds its sanitizer copy apart and starts its own clusters
+memcheck:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@test/memory/run.sh

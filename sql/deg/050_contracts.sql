@@ -139,6 +139,8 @@ CREATE TABLE deg.contract_events (
     CONSTRAINT contract_events_kind CHECK (event IN ('created', 'filled', 'status'))
 );
 CREATE INDEX contract_events_contract_idx ON deg.contract_events (contract_id, event_id);
+-- the claim trigger looks up a claim's event (once per claim): without this, a scan of every event
+CREATE INDEX contract_events_claim_idx ON deg.contract_events (claim_id) WHERE claim_id IS NOT NULL;
 COMMENT ON TABLE deg.contract_events IS 'every contract creation, role fill and status change, with who and when (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('deg.contract_events', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.contract_events', 'event_id'), '');
@@ -238,9 +240,12 @@ BEGIN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
     END IF;
     -- a claim the contract already shows (a restored dump: the contract row comes back filled)
-    -- has nothing left to do
+    -- has nothing left to do; the same claim made twice goes on to be refused by contract_fill
     IF EXISTS (SELECT 1 FROM deg.contract_participants(k.body) p
-                WHERE p.role = NEW.role AND p.participant = NEW.participant) THEN
+                WHERE p.role = NEW.role AND p.participant = NEW.participant)
+       AND NOT EXISTS (SELECT 1 FROM deg.role_claims c
+                        WHERE c.contract_id = NEW.contract_id AND c.role = NEW.role
+                          AND c.participant = NEW.participant) THEN
         RETURN NEW;
     END IF;
     -- fill first: a claim that lost a race learns that the role is taken (23505)
@@ -338,7 +343,9 @@ DECLARE
     template jsonb;
     new_id text;
 BEGIN
-    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id;
+    -- FOR SHARE: a withdrawal in progress is waited for and then seen, and one that comes later
+    -- waits until this acceptance has committed
+    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'offer % does not exist', accept_offer.offer_id USING ERRCODE = '42704';
     END IF;

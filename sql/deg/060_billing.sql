@@ -34,8 +34,10 @@ CREATE FUNCTION deg.telemetry_agg_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.telemetry_agg_final(internal) RETURNS deg.telemetry
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- SSPACE: a contract-day of quarter-hour readings takes about a kilobyte; without it the
+-- planner takes 8 kB a group and a settlement's hash aggregate spills after some 16,000 contracts
 CREATE AGGREGATE deg.telemetry_agg(ref text, at tstzrange, fields text, VARIADIC "values" "any") (
-    SFUNC = deg.telemetry_agg_step, STYPE = internal,
+    SFUNC = deg.telemetry_agg_step, STYPE = internal, SSPACE = 1024,
     COMBINEFUNC = deg.telemetry_agg_combine,
     SERIALFUNC = deg.telemetry_agg_serialize, DESERIALFUNC = deg.telemetry_agg_deserialize,
     FINALFUNC = deg.telemetry_agg_final,
@@ -121,11 +123,14 @@ CREATE TABLE deg.charge_data_records (
     energy_kwh  numeric NOT NULL,
     cdr         jsonb,
     received_at timestamptz NOT NULL DEFAULT now(),
+    -- the contract the session was charged under (OCPI authorization_reference); NULL: a session
+    -- of the EVSE as a whole, billed to every contract whose source is the EVSE
+    contract_id text,
     CONSTRAINT charge_data_records_times CHECK (end_time > start_time),
     CONSTRAINT charge_data_records_energy CHECK (energy_kwh >= 0)
 );
 CREATE INDEX charge_data_records_evse_idx ON deg.charge_data_records (evse, start_time);
-COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions';
+COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions; to contract_id alone when it is set, else to every contract of the EVSE';
 SELECT pg_catalog.pg_extension_config_dump('deg.charge_data_records', '');
 
 CREATE TABLE deg.signal_values (
@@ -293,6 +298,99 @@ END $$;
 CREATE TRIGGER telemetry_bindings_check BEFORE INSERT OR UPDATE ON deg.telemetry_bindings
     FOR EACH ROW EXECUTE FUNCTION deg.telemetry_bindings_check();
 
+-- ---------- what changed since a period was settled ----------
+
+-- A run over a period that was settled before recomputes only the contracts whose inputs changed
+-- since (sql/deg/061_settlement.sql).  A row written since is told by its xmin:
+CREATE FUNCTION deg.changed_since(row_xmin xid, since pg_snapshot) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 0.5;
+COMMENT ON FUNCTION deg.changed_since(xid, pg_snapshot) IS 'whether a row version (by its xmin) was written after the snapshot was taken';
+
+-- and a row removed (deleted, or updated: its old version no longer counts) is recorded here
+CREATE TABLE deg.telemetry_removals (
+    source     text NOT NULL,
+    key        text,
+    at         tstzrange,
+    removed_by xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX telemetry_removals_xid_idx ON deg.telemetry_removals (removed_by);
+SELECT pg_catalog.pg_extension_config_dump('deg.telemetry_removals', '');
+COMMENT ON TABLE deg.telemetry_removals IS 'rows removed from the tables settlement reads (source: the table; key: the meter, EVSE, signal, contract or currency of the rows; at: their time span; key NULL: the whole table, truncated), so that a run recomputes the contracts they were of';
+
+CREATE FUNCTION deg.telemetry_removals_log() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, deg, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO deg.telemetry_removals (source) VALUES (TG_TABLE_NAME);
+    ELSIF TG_TABLE_NAME = 'meter_readings' THEN
+        INSERT INTO deg.telemetry_removals (source, key, at)
+        SELECT TG_TABLE_NAME, o.meter::text, tstzrange(min(lower(o.reading_interval)), max(upper(o.reading_interval)))
+          FROM old o GROUP BY o.meter;
+    ELSIF TG_TABLE_NAME = 'charge_data_records' THEN
+        INSERT INTO deg.telemetry_removals (source, key, at)
+        SELECT TG_TABLE_NAME, o.evse::text, tstzrange(min(o.start_time), max(o.end_time)) FROM old o GROUP BY o.evse;
+    ELSIF TG_TABLE_NAME = 'signal_values' THEN
+        INSERT INTO deg.telemetry_removals (source, key, at)
+        SELECT TG_TABLE_NAME, o.signal_id, tstzrange(min(lower(o.valid)), max(upper(o.valid))) FROM old o GROUP BY o.signal_id;
+    ELSIF TG_TABLE_NAME = 'trade_allocations' THEN
+        INSERT INTO deg.telemetry_removals (source, key, at)
+        SELECT TG_TABLE_NAME, o.contract_id, tstzrange(min(lower(o.allocation_interval)), max(upper(o.allocation_interval)))
+          FROM old o GROUP BY o.contract_id;
+    ELSIF TG_TABLE_NAME IN ('market_clearings', 'market_setpoints') THEN
+        INSERT INTO deg.telemetry_removals (source, key, at)
+        SELECT TG_TABLE_NAME, o.contract_id, tstzrange(min(lower(o.clearing_interval)), max(upper(o.clearing_interval)))
+          FROM old o GROUP BY o.contract_id;
+    ELSIF TG_TABLE_NAME IN ('telemetry_bindings', 'contracts') THEN
+        INSERT INTO deg.telemetry_removals (source, key) SELECT DISTINCT TG_TABLE_NAME, o.contract_id FROM old o;
+    ELSIF TG_TABLE_NAME = 'currencies' THEN
+        INSERT INTO deg.telemetry_removals (source, key) SELECT DISTINCT TG_TABLE_NAME, o.code FROM old o;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER meter_readings_removed AFTER DELETE ON deg.meter_readings
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER meter_readings_replaced AFTER UPDATE ON deg.meter_readings
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER meter_readings_truncated AFTER TRUNCATE ON deg.meter_readings
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER charge_data_records_removed AFTER DELETE ON deg.charge_data_records
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER charge_data_records_replaced AFTER UPDATE ON deg.charge_data_records
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER charge_data_records_truncated AFTER TRUNCATE ON deg.charge_data_records
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER signal_values_removed AFTER DELETE ON deg.signal_values
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER signal_values_replaced AFTER UPDATE ON deg.signal_values
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER signal_values_truncated AFTER TRUNCATE ON deg.signal_values
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER trade_allocations_removed AFTER DELETE ON deg.trade_allocations
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER trade_allocations_replaced AFTER UPDATE ON deg.trade_allocations
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER trade_allocations_truncated AFTER TRUNCATE ON deg.trade_allocations
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER telemetry_bindings_removed AFTER DELETE ON deg.telemetry_bindings
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER telemetry_bindings_replaced AFTER UPDATE ON deg.telemetry_bindings
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER currencies_removed AFTER DELETE ON deg.currencies
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER currencies_replaced AFTER UPDATE ON deg.currencies
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER contracts_removed AFTER DELETE ON deg.contracts
+    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER telemetry_bindings_truncated AFTER TRUNCATE ON deg.telemetry_bindings
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER currencies_truncated AFTER TRUNCATE ON deg.currencies
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+CREATE TRIGGER contracts_truncated AFTER TRUNCATE ON deg.contracts
+    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
+
 -- whether every feed of a contract has data to come from
 CREATE VIEW deg.contract_connections AS
 SELECT f.contract_id, f.ref, f.kind, f.source_type, f.source_era, f.signal_id,
@@ -361,6 +459,7 @@ DECLARE
                          NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.contract_feeds f
                     JOIN deg.charge_data_records r ON r.evse = f.source_era
+                                                   AND (r.contract_id IS NULL OR r.contract_id = f.contract_id)
                    WHERE f.source_type = 'CHARGE_DATA_RECORD' AND tstzrange(r.start_time, r.end_time) && $1 AND %1$s
                      AND NOT EXISTS (SELECT 1 FROM deg.telemetry_bindings b
                                       WHERE b.contract_id = f.contract_id AND b.ref = f.ref)$q$,
@@ -424,7 +523,12 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg, pg_temp
 AS $$
 SELECT format($q$
-WITH feed AS (%1$s),
+WITH feed AS (%1$s
+UNION ALL
+-- a row of no series for every contract billed: each has a group, those without telemetry one of none
+SELECT c.contract_id, NULL::text, NULL::tstzrange, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric,
+       NULL::numeric, NULL::numeric, NULL::numeric
+  FROM deg.contracts c WHERE c.status <> 'PENDING' AND %3$s),
 telemetry AS (
     SELECT contract_id, deg.telemetry_agg(ref, at, fields, v1, v2, v3, v4, v5, v6) AS telemetry
       FROM feed GROUP BY contract_id),
@@ -439,8 +543,8 @@ signals AS (
                                                WHERE b.contract_id = f.contract_id AND b.ref = f.ref))),
 lines AS (
     SELECT c.contract_id, l.*
-      FROM deg.contracts c
-      LEFT JOIN telemetry t ON t.contract_id = c.contract_id
+      FROM telemetry t
+      JOIN deg.contracts c ON c.contract_id = t.contract_id
       CROSS JOIN LATERAL deg.contract_lines(c.body, $1, t.telemetry, (SELECT signals FROM signals)) l
      WHERE c.status <> 'PENDING' AND %3$s)
 SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_role, l.to_role,

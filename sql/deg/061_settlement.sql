@@ -14,10 +14,19 @@ CREATE TABLE deg.settlement_runs (
     entries_written integer,
     adjustments     integer,
     totals          jsonb,
-    skipped         jsonb
+    skipped         jsonb,
+    recomputed      integer,
+    -- what a later run of the period needs to recompute only what changed since this one
+    inputs_snapshot pg_snapshot,
+    inputs_cluster  bigint,
+    deg_version     text,
+    recompute       text[]
 );
 CREATE INDEX settlement_runs_period_idx ON deg.settlement_runs USING gist (period);
 COMMENT ON TABLE deg.settlement_runs IS 'settlement runs: period, contracts (NULL: all started), counts, the period''s computed totals per currency ({"INR": {"amount": ..., "lines": ...}}) and the contracts skipped with the reason ([{"contract_id", "problem"}]); a run that fails leaves no row';
+COMMENT ON COLUMN deg.settlement_runs.recomputed IS 'contracts whose lines the run computed: all, or after a run of the period for every contract those whose inputs changed since (the others'' lines are the ledger''s)';
+COMMENT ON COLUMN deg.settlement_runs.inputs_snapshot IS 'the snapshot the run''s inputs were read after: a later run of the period recomputes only the contracts whose rows changed since (with inputs_cluster, the cluster''s system identifier, and deg_version)';
+COMMENT ON COLUMN deg.settlement_runs.recompute IS 'contracts a later run recomputes whatever changed: lines that are not in the ledger (an unfilled role, a finished contract''s zero line) or lines reversed there';
 SELECT pg_catalog.pg_extension_config_dump('deg.settlement_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.settlement_runs', 'run_id'), '');
 
@@ -47,8 +56,9 @@ CREATE TABLE deg.ledger (
     CONSTRAINT ledger_amount CHECK (amount >= 0 AND abs(signed_amount) = amount)
 );
 CREATE INDEX ledger_contract_idx ON deg.ledger (contract_id, entry_id);
-CREATE INDEX ledger_period_idx ON deg.ledger USING gist (period);
-CREATE INDEX ledger_key_idx ON deg.ledger (contract_id, period, kind, line);
+-- a period's entries (settle reads them all), and a line's; overlapping periods are found
+-- through the runs (an entry's period is its run's), so no GiST index is kept per entry
+CREATE INDEX ledger_key_idx ON deg.ledger (period, contract_id, kind, line);
 COMMENT ON TABLE deg.ledger IS 'append-only settlement ledger: payer pays payee amount; signed_amount is positive when the line''s from_role pays its to_role; quantity and amount of an adjustment are the change to the line it adjusts; digest chains each contract''s entries';
 COMMENT ON COLUMN deg.ledger.digest IS 'SHA-256 of the previous entry''s digest of the same contract and deg.ledger_entry_text of this entry';
 SELECT pg_catalog.pg_extension_config_dump('deg.ledger', '');
@@ -107,20 +117,23 @@ CREATE AGGREGATE deg.ledger_digest(prev bytea, entry text) (
 COMMENT ON AGGREGATE deg.ledger_digest(bytea, text) IS 'the digest chain over entries in window order, starting from prev';
 
 -- the text an entry's digest covers: every column but the digests, in a form
--- that does not depend on session settings
+-- that does not depend on session settings.  Every name is qualified and the
+-- function sets nothing, so that it is inlined into the statements that call
+-- it (settle's INSERT makes one per entry); STABLE because concat_ws is.
 CREATE FUNCTION deg.ledger_entry_text(entry_id bigint, run_id bigint, contract_id text, period tstzrange,
                                       kind text, line text, participant deg.era, from_role text, to_role text,
                                       payer_role text, payer deg.era, payee_role text, payee deg.era,
                                       amount numeric, signed_amount numeric, currency text, quantity numeric,
                                       adjusts bigint, recorded_at timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg, pg_temp
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT concat_ws('|', entry_id, run_id, contract_id, extract(epoch FROM lower(period)), extract(epoch FROM upper(period)),
-                     kind, line, coalesce(participant::text, ''), from_role, to_role, payer_role, payer::text,
-                     payee_role, payee::text, amount, signed_amount, currency, coalesce(quantity::text, ''),
-                     coalesce(adjusts::text, ''), extract(epoch FROM recorded_at))
+    SELECT pg_catalog.concat_ws('|', entry_id, run_id, contract_id, extract(epoch FROM pg_catalog.lower(period)),
+                                extract(epoch FROM pg_catalog.upper(period)), kind, line,
+                                coalesce(participant::pg_catalog.text, ''), from_role, to_role, payer_role,
+                                payer::pg_catalog.text, payee_role, payee::pg_catalog.text, amount, signed_amount,
+                                currency, coalesce(quantity::pg_catalog.text, ''), coalesce(adjusts::pg_catalog.text, ''),
+                                extract(epoch FROM recorded_at))
 $$;
 
 CREATE FUNCTION deg.ledger_verify(contract_id text DEFAULT NULL)
@@ -153,6 +166,89 @@ COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does
 
 -- ---------- settling ----------
 
+/*
+ * The contracts whose inputs changed since run since (a run of the period for every started
+ * contract): rows of their telemetry, signals, allocations or clearings in the period written or
+ * removed since its snapshot, their contract row written since, a binding to their own relation
+ * (read anew each time), and the contracts that run skipped or marked to recompute; a NULL
+ * when everything must be recomputed: a currency changed, or a table was emptied.  (RETURN QUERY:
+ * a query that fills a variable runs without parallel workers, and this one reads every reading.)
+ */
+CREATE FUNCTION deg.settle_changed(period tstzrange, since deg.settlement_runs) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, deg, pg_temp
+AS $$
+DECLARE
+    snap pg_snapshot := since.inputs_snapshot;
+BEGIN
+    IF EXISTS (SELECT 1 FROM deg.currencies c WHERE deg.changed_since(c.xmin, snap))
+       OR EXISTS (SELECT 1 FROM deg.telemetry_removals x
+                   WHERE x.removed_by >= pg_snapshot_xmin(snap)
+                     AND (NOT pg_visible_in_snapshot(x.removed_by, snap) OR x.removed_by = pg_current_xact_id_if_assigned())
+                     AND (x.key IS NULL OR x.source = 'currencies')) THEN
+        RETURN NEXT NULL;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH removed AS (
+        SELECT x.source, x.key FROM deg.telemetry_removals x
+         WHERE x.removed_by >= pg_snapshot_xmin(snap)
+           AND (NOT pg_visible_in_snapshot(x.removed_by, snap) OR x.removed_by = pg_current_xact_id_if_assigned())
+           AND (x.at IS NULL OR x.at && period))
+    SELECT DISTINCT c.id
+      FROM (SELECT k.contract_id AS id FROM deg.contracts k WHERE deg.changed_since(k.xmin, snap)
+            UNION ALL
+            SELECT b.contract_id FROM deg.telemetry_bindings b
+            UNION ALL
+            SELECT f.contract_id
+              FROM (SELECT DISTINCT r.meter FROM deg.meter_readings r
+                     WHERE deg.changed_since(r.xmin, snap) AND r.reading_interval && period) m
+              JOIN deg.contract_feeds f ON f.source_era = m.meter AND f.source_type = 'METER_READING'
+            UNION ALL
+            SELECT f.contract_id
+              FROM (SELECT DISTINCT r.evse FROM deg.charge_data_records r
+                     WHERE deg.changed_since(r.xmin, snap) AND tstzrange(r.start_time, r.end_time) && period) e
+              JOIN deg.contract_feeds f ON f.source_era = e.evse AND f.source_type = 'CHARGE_DATA_RECORD'
+            UNION ALL
+            SELECT f.contract_id
+              FROM (SELECT DISTINCT v.signal_id FROM deg.signal_values v
+                     WHERE deg.changed_since(v.xmin, snap) AND v.valid && period) g
+              JOIN deg.contract_feeds f ON f.signal_id = g.signal_id AND f.kind = 'signal'
+            UNION ALL
+            SELECT a.contract_id FROM deg.trade_allocations a
+             WHERE deg.changed_since(a.xmin, snap) AND a.allocation_interval && period
+            UNION ALL
+            SELECT m.contract_id FROM deg.market_clearings m
+             WHERE deg.changed_since(m.xmin, snap) AND m.clearing_interval && period
+            UNION ALL
+            SELECT m.contract_id FROM deg.market_setpoints m
+             WHERE deg.changed_since(m.xmin, snap) AND m.clearing_interval && period
+            UNION ALL
+            -- rows removed since: of a meter, an EVSE or a signal, or of a contract
+            SELECT f.contract_id
+              FROM removed x
+              JOIN deg.contract_feeds f ON f.source_era = x.key::deg.era AND f.source_type = 'METER_READING'
+             WHERE x.source = 'meter_readings'
+            UNION ALL
+            SELECT f.contract_id
+              FROM removed x
+              JOIN deg.contract_feeds f ON f.source_era = x.key::deg.era AND f.source_type = 'CHARGE_DATA_RECORD'
+             WHERE x.source = 'charge_data_records'
+            UNION ALL
+            SELECT f.contract_id
+              FROM removed x
+              JOIN deg.contract_feeds f ON f.signal_id = x.key AND f.kind = 'signal'
+             WHERE x.source = 'signal_values'
+            UNION ALL
+            SELECT x.key FROM removed x
+             WHERE x.source IN ('trade_allocations', 'market_clearings', 'market_setpoints', 'telemetry_bindings', 'contracts')
+            UNION ALL
+            SELECT unnest(since.recompute)
+            UNION ALL
+            SELECT s->>'contract_id' FROM jsonb_array_elements(coalesce(since.skipped, '[]')) s) c;
+END $$;
+COMMENT ON FUNCTION deg.settle_changed(tstzrange, deg.settlement_runs) IS 'the contracts a run of the period must recompute after run since (a NULL: all)';
+
 CREATE FUNCTION deg.settle(period tstzrange, contract_ids text[] DEFAULT NULL, force boolean DEFAULT false)
 RETURNS deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
@@ -168,9 +264,25 @@ DECLARE
     n_lines integer;
     n_written integer;
     n_adjustments integer;
+    entry_ids regclass := pg_get_serial_sequence('deg.ledger', 'entry_id');
+    entry_floor bigint;
+    reference deg.settlement_runs;
+    inputs pg_snapshot;
+    cluster bigint;
+    version text;
+    changed text[];             -- the contracts recomputed, when only those whose inputs changed are
+    n_recomputed integer;
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'a settlement period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
+    END IF;
+    -- a run must see what the run before it committed once it holds the lock: only READ COMMITTED
+    -- takes a new snapshot per statement; under REPEATABLE READ or SERIALIZABLE a snapshot older
+    -- than the last run would bill its lines again and chain to a stale digest
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deg.settle must run at isolation level READ COMMITTED, not %', upper(current_setting('transaction_isolation'))
+            USING ERRCODE = '25001',
+                  HINT = 'Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction: a snapshot taken before the last run committed would bill its lines again.';
     END IF;
     -- the library defines the settings: load it before reading them
     PERFORM deg.settle_progress('waiting', 0, 0);
@@ -189,9 +301,13 @@ BEGIN
         RAISE EXCEPTION 'another settlement run is in progress (backend %)', holder
             USING ERRCODE = '55P03', HINT = 'Runs are serialized; deg.settlement_progress shows the one running. Try again when it has finished.';
     END IF;
-    SELECT l.contract_id, l.period INTO bad FROM deg.ledger l
-     WHERE l.period && settle.period AND l.period <> settle.period
-       AND (settle.contract_ids IS NULL OR l.contract_id = ANY (settle.contract_ids))
+    SELECT l.contract_id, l.period INTO bad
+      FROM deg.settlement_runs r
+     CROSS JOIN LATERAL (SELECT e.contract_id, e.period FROM deg.ledger e
+                          WHERE e.period = r.period
+                            AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))
+                          LIMIT 1) l
+     WHERE r.period && settle.period AND r.period <> settle.period
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'period % overlaps period % already settled for contract %', period, bad.period, bad.contract_id
@@ -199,13 +315,50 @@ BEGIN
     END IF;
 
     INSERT INTO deg.settlement_runs (period, contract_ids) VALUES (period, contract_ids) RETURNING * INTO run;
-    -- fixed-price trades are billed on the energy their seller meters delivered
-    PERFORM deg.allocate_trades(period, contract_ids);
+    -- fixed-price trades are billed on the energy their seller meters delivered (a trade's SELLER
+    -- names its meter, sourceMeterId: deg.p2p_trades reads every contract's roles, so it is asked
+    -- only when some contract's text names one)
+    IF EXISTS (SELECT 1 FROM deg.contracts c
+                WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids))
+                  AND strpos(c.body::text, '"sourceMeterId"') > 0) THEN
+        PERFORM deg.allocate_trades(period, contract_ids);
+    END IF;
     SELECT count(*) INTO n_contracts FROM deg.contracts c
      WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids));
-    PERFORM deg.settle_progress('computing', 0, n_contracts);
 
-    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond) USING period, contract_ids;
+    -- The ledger will reflect the inputs as of now: rows committed later are the next run's.  A
+    -- period a run has settled for every started contract (on this cluster, with this version of
+    -- deg) is recomputed only for the contracts whose inputs changed since that run's snapshot;
+    -- a run for given contracts computes them all.
+    inputs := pg_current_snapshot();
+    SELECT s.system_identifier INTO cluster FROM pg_control_system() s;
+    SELECT e.extversion INTO version FROM pg_extension e WHERE e.extname = 'deg';
+    IF contract_ids IS NULL THEN
+        SELECT r.* INTO reference FROM deg.settlement_runs r
+         WHERE r.period = settle.period AND r.contract_ids IS NULL AND r.finished_at IS NOT NULL
+           AND r.inputs_snapshot IS NOT NULL AND r.inputs_cluster = cluster AND r.deg_version = version
+         ORDER BY r.run_id DESC LIMIT 1;
+        IF FOUND THEN
+            CREATE TEMP TABLE deg_settle_changed ON COMMIT DROP AS SELECT * FROM deg.settle_changed(period, reference) c(id);
+            IF NOT EXISTS (SELECT 1 FROM deg_settle_changed c WHERE c.id IS NULL) THEN
+                changed := coalesce((SELECT array_agg(c.id) FROM deg_settle_changed c), '{}');
+            END IF;
+            DROP TABLE deg_settle_changed;
+        END IF;
+    END IF;
+    CREATE TEMP TABLE deg_settle_scope (contract_id text PRIMARY KEY) ON COMMIT DROP;
+    IF changed IS NOT NULL THEN
+        cond := '{id} = ANY($3)';
+        INSERT INTO deg_settle_scope SELECT DISTINCT unnest(changed);
+        ANALYZE deg_settle_scope;
+    END IF;
+    n_recomputed := CASE WHEN changed IS NULL THEN n_contracts
+                         ELSE (SELECT count(*) FROM deg_settle_scope s JOIN deg.contracts c USING (contract_id)
+                                WHERE c.status <> 'PENDING') END;
+    PERFORM deg.settle_progress('computing', 0, n_recomputed);
+
+    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond)
+      USING period, contract_ids, changed;
     -- a contract that cannot be settled (no or unknown currency, money owed by or to a role nobody
     -- has taken) is left out of the run, with the reason in the run's row, and does not stop the others
     CREATE TEMP TABLE deg_settle_skipped ON COMMIT DROP AS
@@ -231,6 +384,7 @@ BEGIN
                sum(l.signed_amount) AS signed_amount, sum(l.quantity) AS quantity, min(l.entry_id) AS first_entry
           FROM deg.ledger l
          WHERE l.period = settle.period AND (settle.contract_ids IS NULL OR l.contract_id = ANY (settle.contract_ids))
+           AND (changed IS NULL OR l.contract_id IN (SELECT x.contract_id FROM deg_settle_scope x))
            AND l.contract_id NOT IN (SELECT x.contract_id FROM deg_settle_skipped x)
          GROUP BY 1, 2, 3, 4),
     first_entries AS (
@@ -266,7 +420,9 @@ BEGIN
         OR (ch.first_entry IS NULL AND ch.delta = 0
             AND EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = ch.contract_id AND c.status = 'ACTIVE'));
 
-    -- new entries, numbered in contract order and chained to each contract's last digest
+    -- new entries, numbered in contract order and chained to each contract's last digest; they all
+    -- come after entry_floor, so the checks below find them by key
+    entry_floor := coalesce(pg_sequence_last_value(entry_ids), 0);
     INSERT INTO deg.ledger (entry_id, run_id, contract_id, period, kind, line, participant, from_role, to_role,
                             payer_role, payer, payee_role, payee, amount, signed_amount, currency, quantity,
                             adjusts, recorded_at, prev_digest, digest)
@@ -281,7 +437,7 @@ BEGIN
                                              e.payee_role, e.payee, e.amount, e.signed_amount, e.currency,
                                              e.quantity, e.adjusts, e.recorded_at))
                        OVER (PARTITION BY e.contract_id ORDER BY e.entry_id) AS digest
-              FROM (SELECT nextval(pg_get_serial_sequence('deg.ledger', 'entry_id')) AS entry_id, o.*
+              FROM (SELECT nextval(entry_ids) AS entry_id, o.*
                       FROM (SELECT run.run_id AS run_id, ch.contract_id, settle.period AS period, ch.kind, ch.line,
                                    ch.participant, ch.from_role, ch.to_role,
                                    CASE WHEN ch.delta >= 0 THEN ch.from_role ELSE ch.to_role END AS payer_role,
@@ -308,16 +464,23 @@ BEGIN
            met = EXCLUDED.met, intervals = EXCLUDED.intervals, valued_intervals = EXCLUDED.valued_intervals,
            run_id = EXCLUDED.run_id;
 
-    -- before commit: every line's ledger total for the period is what was computed, every entry is
-    -- a whole number of the currency's minor unit, and per currency what the period's participants
-    -- pay is what they receive
-    SELECT l.contract_id, l.kind, l.line, l.signed_amount AS computed, t.total INTO bad
-      FROM deg_settle_lines l
-      LEFT JOIN LATERAL (SELECT sum(e.signed_amount) AS total FROM deg.ledger e
-                          WHERE e.contract_id = l.contract_id AND e.period = settle.period AND e.kind = l.kind
-                            AND e.line = l.line AND e.participant IS NOT DISTINCT FROM l.participant) t ON true
-     WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
-       AND coalesce(t.total, 0) <> l.signed_amount
+    -- before commit: every line's ledger total for the period is what was computed, every entry
+    -- written is a whole number of the currency's minor unit, and per currency what they pay is what
+    -- they receive
+    -- (computed lines and the period's entries grouped together by line: one pass over each, whatever
+    -- the statistics say of a ledger this transaction has just grown)
+    SELECT x.contract_id, x.kind, x.line, sum(x.computed) AS computed, sum(x.settled) AS total INTO bad
+      FROM (SELECT l.contract_id, l.kind, l.line, l.participant, l.signed_amount AS computed, 0 AS settled, true AS is_line
+              FROM deg_settle_lines l
+             WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
+            UNION ALL
+            SELECT e.contract_id, e.kind, e.line, e.participant, 0, e.signed_amount, false
+              FROM deg.ledger e
+             WHERE e.period = settle.period
+               AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))
+               AND (changed IS NULL OR e.contract_id IN (SELECT s.contract_id FROM deg_settle_scope s))) x
+     GROUP BY x.contract_id, x.kind, x.line, x.participant
+    HAVING bool_or(x.is_line) AND sum(x.computed) <> sum(x.settled)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of % does not add up: % % % is % in the ledger, computed %', period,
@@ -325,35 +488,67 @@ BEGIN
             USING ERRCODE = '23514';
     END IF;
     SELECT e.entry_id, e.amount, e.currency INTO bad FROM deg.ledger e JOIN deg.currencies c ON c.code = e.currency
-     WHERE e.run_id = run.run_id AND e.amount <> deg.round_half_even(e.amount, c.minor_unit) LIMIT 1;
+     WHERE e.entry_id > entry_floor AND e.run_id = run.run_id AND e.amount <> deg.round_half_even(e.amount, c.minor_unit)
+     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of %: entry % of % % is not in whole minor units', period, bad.entry_id, bad.amount,
                         bad.currency USING ERRCODE = '23514';
     END IF;
+    -- (the period's earlier entries were checked by the runs that wrote them, and cannot change)
     SELECT x.currency, sum(x.net) AS imbalance INTO bad
-      FROM (SELECT n.currency, n.net FROM deg.net_positions n WHERE n.period = settle.period) x
+      FROM (SELECT e.currency, e.amount AS net FROM deg.ledger e WHERE e.entry_id > entry_floor AND e.run_id = run.run_id
+            UNION ALL
+            SELECT e.currency, -e.amount FROM deg.ledger e WHERE e.entry_id > entry_floor AND e.run_id = run.run_id) x
      GROUP BY x.currency HAVING sum(x.net) <> 0 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of % is not net-zero in %: off by %', period, bad.currency, bad.imbalance
             USING ERRCODE = '23514';
     END IF;
 
-    SELECT count(*) FILTER (WHERE kind <> 'metric') INTO n_lines FROM deg_settle_lines;
+    -- the lines of the contracts not recomputed are the ledger's, each its entries' sum (every one of
+    -- them has a payer and a payee: a contract with a line that has not is always recomputed)
+    CREATE TEMP TABLE deg_settle_carried ON COMMIT DROP AS
+    SELECT l.currency, abs(sum(l.signed_amount)) AS amount
+      FROM deg.ledger l
+     WHERE changed IS NOT NULL AND l.period = settle.period
+       AND l.contract_id NOT IN (SELECT s.contract_id FROM deg_settle_scope s)
+     GROUP BY l.contract_id, l.kind, l.line, l.participant, l.currency;
+    SELECT count(*) FILTER (WHERE kind <> 'metric') + (SELECT count(*) FROM deg_settle_carried) INTO n_lines
+      FROM deg_settle_lines;
     UPDATE deg.settlement_runs r
        SET finished_at = clock_timestamp(), contracts = n_contracts, lines = n_lines,
            entries_written = n_written, adjustments = n_adjustments,
            skipped = (SELECT coalesce(jsonb_agg(jsonb_build_object('contract_id', x.contract_id, 'problem', x.problem)
                                                 ORDER BY x.contract_id), '[]') FROM deg_settle_skipped x),
            totals = coalesce((SELECT jsonb_object_agg(t.currency, jsonb_build_object('amount', t.amount, 'lines', t.n))
-                                FROM (SELECT l.currency, sum(l.amount) AS amount, count(*) AS n
-                                        FROM deg_settle_lines l
-                                       WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
-                                       GROUP BY l.currency) t), '{}')
+                                FROM (SELECT u.currency, sum(u.amount) AS amount, count(*) AS n
+                                        FROM (SELECT l.currency, l.amount FROM deg_settle_lines l
+                                               WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
+                                              UNION ALL
+                                              SELECT c.currency, c.amount FROM deg_settle_carried c) u
+                                       GROUP BY u.currency) t), '{}'),
+           recomputed = n_recomputed, inputs_snapshot = inputs, inputs_cluster = cluster, deg_version = version,
+           -- contracts whose lines the ledger does not hold as computed: a line not owed by or to
+           -- anyone, a finished contract's zero line (not recorded), a line reversed as gone
+           recompute = (SELECT coalesce(array_agg(DISTINCT x.contract_id ORDER BY x.contract_id), '{}')
+                          FROM (SELECT l.contract_id FROM deg_settle_lines l
+                                 WHERE l.kind <> 'metric'
+                                   AND (l.payer IS NULL OR l.payee IS NULL
+                                        OR (l.signed_amount = 0 AND coalesce(l.quantity, 0) = 0
+                                            AND NOT EXISTS (SELECT 1 FROM deg.contracts c
+                                                             WHERE c.contract_id = l.contract_id AND c.status = 'ACTIVE')))
+                                UNION ALL
+                                SELECT e.contract_id FROM deg_settle_entries e
+                                 WHERE NOT EXISTS (SELECT 1 FROM deg_settle_lines l
+                                                    WHERE l.contract_id = e.contract_id AND l.kind = e.kind
+                                                      AND l.line = e.line AND l.participant IS NOT DISTINCT FROM e.participant)) x)
      WHERE r.run_id = run.run_id
     RETURNING * INTO run;
     DROP TABLE deg_settle_lines;
     DROP TABLE deg_settle_entries;
     DROP TABLE deg_settle_skipped;
+    DROP TABLE deg_settle_scope;
+    DROP TABLE deg_settle_carried;
     PERFORM deg.settle_progress(NULL, NULL, NULL);
     RETURN run;
 END $$;
@@ -523,7 +718,7 @@ COMMENT ON VIEW deg.quality_report IS 'quality metrics per contract and settled 
 CREATE VIEW deg.settlement_run_totals AS
 SELECT r.run_id, r.period, r.started_at, r.finished_at, r.started_by, r.contracts, r.lines, r.entries_written,
        r.adjustments, t.key AS currency, (t.value->>'amount')::numeric AS amount, (t.value->>'lines')::integer AS currency_lines,
-       jsonb_array_length(r.skipped) AS contracts_skipped
+       jsonb_array_length(r.skipped) AS contracts_skipped, r.recomputed AS contracts_recomputed
   FROM deg.settlement_runs r
   LEFT JOIN LATERAL jsonb_each(r.totals) t ON true;
 COMMENT ON VIEW deg.settlement_run_totals IS 'settlement runs with their counts and, per currency, the amount and lines they computed';

@@ -124,21 +124,27 @@ BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'an allocation period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
     END IF;
-    FOR m IN SELECT DISTINCT p.seller_meter FROM deg.p2p_trades p
-              WHERE p.trade_window && period AND (contract_ids IS NULL OR p.contract_id = ANY (contract_ids))
-              ORDER BY 1
-    LOOP
-        -- the meter's trades, first come first served, with what is left of each before the period
-        SELECT array_agg(p.contract_id ORDER BY lower(p.trade_window), p.created_at, p.contract_id),
+    -- every seller meter with a trade in the period (and one of the given contracts), with all its
+    -- trades of the period first come first served and what is left of each before the period; the
+    -- trades are read once (deg.p2p_trades reads every contract's seats)
+    FOR m, ids, left_kwh, windows IN
+        WITH trades AS MATERIALIZED (
+            SELECT p.contract_id, p.seller_meter, p.contracted_kwh, p.trade_window, p.created_at
+              FROM deg.p2p_trades p WHERE p.trade_window && period)
+        SELECT p.seller_meter,
+               array_agg(p.contract_id ORDER BY lower(p.trade_window), p.created_at, p.contract_id),
                array_agg(greatest(p.contracted_kwh - coalesce(a.kwh, 0), 0)
                          ORDER BY lower(p.trade_window), p.created_at, p.contract_id),
                array_agg(p.trade_window ORDER BY lower(p.trade_window), p.created_at, p.contract_id)
-          INTO ids, left_kwh, windows
-          FROM deg.p2p_trades p
+          FROM trades p
           LEFT JOIN LATERAL (SELECT sum(x.allocated_kwh) AS kwh FROM deg.trade_allocations x
                               WHERE x.contract_id = p.contract_id
                                 AND lower(x.allocation_interval) < lower(period)) a ON true
-         WHERE p.seller_meter = m AND p.trade_window && period;
+         WHERE p.seller_meter IN (SELECT q.seller_meter FROM trades q
+                                   WHERE contract_ids IS NULL OR q.contract_id = ANY (contract_ids))
+         GROUP BY p.seller_meter
+         ORDER BY p.seller_meter
+    LOOP
         DELETE FROM deg.trade_allocations x
          WHERE x.contract_id = ANY (ids) AND lower(x.allocation_interval) >= lower(period)
            AND lower(x.allocation_interval) < upper(period);
