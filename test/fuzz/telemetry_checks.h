@@ -54,7 +54,7 @@ pick_starts(size_t n, int64_t *starts, int64_t *end)
 		}
 	/* sometimes leave observations out at the end */
 	if (k > 1 && (n & 1))
-		*end = starts[k - 1] + (*end - starts[k - 1]) / 2 + 1;
+		*end = starts[k - 1] + (int64_t) (((uint64_t) *end - (uint64_t) starts[k - 1]) / 2) + 1;
 	return k;
 }
 
