@@ -315,14 +315,8 @@ BEGIN
     END IF;
 
     INSERT INTO deg.settlement_runs (period, contract_ids) VALUES (period, contract_ids) RETURNING * INTO run;
-    -- fixed-price trades are billed on the energy their seller meters delivered (a trade's SELLER
-    -- names its meter, sourceMeterId: deg.p2p_trades reads every contract's roles, so it is asked
-    -- only when some contract's text names one)
-    IF EXISTS (SELECT 1 FROM deg.contracts c
-                WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids))
-                  AND strpos(c.body::text, '"sourceMeterId"') > 0) THEN
-        PERFORM deg.allocate_trades(period, contract_ids);
-    END IF;
+    -- fixed-price trades are billed on the energy their seller meters delivered
+    PERFORM deg.allocate_trades(period, contract_ids);
     SELECT count(*) INTO n_contracts FROM deg.contracts c
      WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids));
 
