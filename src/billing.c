@@ -18,8 +18,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/parallel.h"
-#include "access/transam.h"
-#include "access/xact.h"
 #include "libpq/pqformat.h"
 #include "pgstat.h"
 #include "utils/backend_status.h"
@@ -157,7 +155,7 @@ telemetry_in(PG_FUNCTION_ARGS)
 							 errmsg("invalid telemetry: series \"%s\" has more than %d fields", m->key,
 									TELEMETRY_MAX_FIELDS)));
 				fields[nfields] = key;
-				lens[nfields++] = strlen(key);
+				lens[nfields++] = o->members[k].keylen;	/* a \u0000 inside is refused by name */
 			}
 		}
 		if (nfields == 0)
@@ -276,8 +274,17 @@ telemetry_recv(PG_FUNCTION_ARGS)
 	TelemetrySet set;
 	const char *bytes = pq_getmsgbytes(buf, buf->len - buf->cursor);
 
+	Datum		value;
+
 	telemetry_from_bytes(bytes, buf->len - (bytes - buf->data), &set, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(telemetry_datum(&set));
+	value = PointerGetDatum(telemetry_datum(&set));
+
+	/*
+	 * A value received must be one the text input accepts (timestamps in
+	 * PostgreSQL's range, numbers the text form reads back): read it back
+	 * through its text form, which makes every check telemetry_in makes.
+	 */
+	return DirectFunctionCall1(telemetry_in, DirectFunctionCall1(telemetry_out, value));
 }
 
 PG_FUNCTION_INFO_V1(telemetry_send);
@@ -1881,131 +1888,4 @@ ledger_digest_step(PG_FUNCTION_ARGS)
 	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES);
 	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
 	PG_RETURN_BYTEA_P(result);
-}
-
-/* ---------- what changed since a run ---------- */
-
-/*
- * deg.changed_since(row_xmin xid, since pg_snapshot): whether a row version
- * (by its xmin) is newer than the snapshot, that is, its writer had not
- * committed when the snapshot was taken.  settle uses it to find the
- * telemetry that changed since the last run of a period.  The snapshot is
- * read once per call site; the row's 32-bit xid is widened against the
- * next one, which is right for any xid a row can have that is not frozen
- * (a frozen row of an xid more than 2^31 old may be called changed: a
- * needless recomputation, never a missed one).  Rows of the current
- * transaction are changed whatever the snapshot.
- */
-typedef struct ChangedSince
-{
-	struct varlena *snapshot;	/* the snapshot this was read from */
-	uint64		xmin;
-	uint64		xmax;
-	int			nxip;
-	uint64	   *xip;			/* ascending */
-	FullTransactionId next;
-} ChangedSince;
-
-static int
-uint64_cmp(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a;
-	uint64		y = *(const uint64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-changed_since_read(ChangedSince *cs, Datum snapshot, MemoryContext cxt)
-{
-	char	   *text = DatumGetCString(DirectFunctionCall1(pg_snapshot_out, snapshot));
-	char	   *p = text;
-	char	   *end;
-	int			cap = 0;
-
-	/* xmin:xmax:xip,xip,... */
-	cs->xmin = strtou64(p, &end, 10);
-	if (*end != ':')
-		goto bad;
-	cs->xmax = strtou64(end + 1, &end, 10);
-	if (*end != ':')
-		goto bad;
-	p = end + 1;
-	cs->nxip = 0;
-	cs->xip = NULL;
-	while (*p != '\0')
-	{
-		if (cs->nxip == cap)
-		{
-			cap = cap ? cap * 2 : 8;
-			cs->xip = cs->xip ? repalloc(cs->xip, sizeof(uint64) * cap) : MemoryContextAlloc(cxt, sizeof(uint64) * cap);
-		}
-		cs->xip[cs->nxip++] = strtou64(p, &end, 10);
-		if (*end != ',' && *end != '\0')
-			goto bad;
-		p = *end == ',' ? end + 1 : end;
-	}
-	qsort(cs->xip, cs->nxip, sizeof(uint64), uint64_cmp);
-	cs->next = ReadNextFullTransactionId();
-	pfree(text);
-	return;
-bad:
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unexpected snapshot \"%s\"", text)));
-}
-
-PG_FUNCTION_INFO_V1(changed_since);
-Datum
-changed_since(PG_FUNCTION_ARGS)
-{
-	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
-	struct varlena *snapshot = PG_GETARG_VARLENA_PP(1);
-	ChangedSince *cs = (ChangedSince *) fcinfo->flinfo->fn_extra;
-	uint32		epoch;
-	uint64		fxid;
-	int			lo,
-				hi;
-
-	if (cs == NULL || VARSIZE_ANY(cs->snapshot) != VARSIZE_ANY(snapshot) ||
-		memcmp(cs->snapshot, snapshot, VARSIZE_ANY(snapshot)) != 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (cs == NULL)
-			cs = palloc0(sizeof(ChangedSince));
-		else if (cs->xip)
-			pfree(cs->xip);
-		cs->snapshot = palloc(VARSIZE_ANY(snapshot));
-		memcpy(cs->snapshot, snapshot, VARSIZE_ANY(snapshot));
-		changed_since_read(cs, PointerGetDatum(snapshot), fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = cs;
-		MemoryContextSwitchTo(old);
-	}
-	if (!TransactionIdIsNormal(xid))
-		PG_RETURN_BOOL(false);	/* bootstrap or frozen: older than any snapshot */
-	/* this transaction's own rows: written before or after the snapshot, it cannot tell */
-	if (TransactionIdIsCurrentTransactionId(xid))
-		PG_RETURN_BOOL(true);
-	epoch = EpochFromFullTransactionId(cs->next);
-	if (xid > XidFromFullTransactionId(cs->next) && epoch > 0)
-		epoch--;
-	fxid = U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch, xid));
-	if (fxid < cs->xmin)
-		PG_RETURN_BOOL(false);
-	if (fxid >= cs->xmax)
-		PG_RETURN_BOOL(true);
-	/* in progress when the snapshot was taken: changed */
-	lo = 0;
-	hi = cs->nxip;
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (cs->xip[mid] < fxid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	PG_RETURN_BOOL(lo < cs->nxip && cs->xip[lo] == fxid);
 }

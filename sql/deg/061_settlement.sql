@@ -14,19 +14,10 @@ CREATE TABLE deg.settlement_runs (
     entries_written integer,
     adjustments     integer,
     totals          jsonb,
-    skipped         jsonb,
-    recomputed      integer,
-    -- what a later run of the period needs to recompute only what changed since this one
-    inputs_snapshot pg_snapshot,
-    inputs_cluster  bigint,
-    deg_version     text,
-    recompute       text[]
+    skipped         jsonb
 );
 CREATE INDEX settlement_runs_period_idx ON deg.settlement_runs USING gist (period);
 COMMENT ON TABLE deg.settlement_runs IS 'settlement runs: period, contracts (NULL: all started), counts, the period''s computed totals per currency ({"INR": {"amount": ..., "lines": ...}}) and the contracts skipped with the reason ([{"contract_id", "problem"}]); a run that fails leaves no row';
-COMMENT ON COLUMN deg.settlement_runs.recomputed IS 'contracts whose lines the run computed: all, or after a run of the period for every contract those whose inputs changed since (the others'' lines are the ledger''s)';
-COMMENT ON COLUMN deg.settlement_runs.inputs_snapshot IS 'the snapshot the run''s inputs were read after: a later run of the period recomputes only the contracts whose rows changed since (with inputs_cluster, the cluster''s system identifier, and deg_version)';
-COMMENT ON COLUMN deg.settlement_runs.recompute IS 'contracts a later run recomputes whatever changed: lines that are not in the ledger (an unfilled role, a finished contract''s zero line) or lines reversed there';
 SELECT pg_catalog.pg_extension_config_dump('deg.settlement_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.settlement_runs', 'run_id'), '');
 
@@ -166,89 +157,6 @@ COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does
 
 -- ---------- settling ----------
 
-/*
- * The contracts whose inputs changed since run since (a run of the period for every started
- * contract): rows of their telemetry, signals, allocations or clearings in the period written or
- * removed since its snapshot, their contract row written since, a binding to their own relation
- * (read anew each time), and the contracts that run skipped or marked to recompute; a NULL
- * when everything must be recomputed: a currency changed, or a table was emptied.  (RETURN QUERY:
- * a query that fills a variable runs without parallel workers, and this one reads every reading.)
- */
-CREATE FUNCTION deg.settle_changed(period tstzrange, since deg.settlement_runs) RETURNS SETOF text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg, pg_temp
-AS $$
-DECLARE
-    snap pg_snapshot := since.inputs_snapshot;
-BEGIN
-    IF EXISTS (SELECT 1 FROM deg.currencies c WHERE deg.changed_since(c.xmin, snap))
-       OR EXISTS (SELECT 1 FROM deg.telemetry_removals x
-                   WHERE x.removed_by >= pg_snapshot_xmin(snap)
-                     AND (NOT pg_visible_in_snapshot(x.removed_by, snap) OR x.removed_by = pg_current_xact_id_if_assigned())
-                     AND (x.key IS NULL OR x.source = 'currencies')) THEN
-        RETURN NEXT NULL;
-        RETURN;
-    END IF;
-    RETURN QUERY
-    WITH removed AS (
-        SELECT x.source, x.key FROM deg.telemetry_removals x
-         WHERE x.removed_by >= pg_snapshot_xmin(snap)
-           AND (NOT pg_visible_in_snapshot(x.removed_by, snap) OR x.removed_by = pg_current_xact_id_if_assigned())
-           AND (x.at IS NULL OR x.at && period))
-    SELECT DISTINCT c.id
-      FROM (SELECT k.contract_id AS id FROM deg.contracts k WHERE deg.changed_since(k.xmin, snap)
-            UNION ALL
-            SELECT b.contract_id FROM deg.telemetry_bindings b
-            UNION ALL
-            SELECT f.contract_id
-              FROM (SELECT DISTINCT r.meter FROM deg.meter_readings r
-                     WHERE deg.changed_since(r.xmin, snap) AND r.reading_interval && period) m
-              JOIN deg.contract_feeds f ON f.source_era = m.meter AND f.source_type = 'METER_READING'
-            UNION ALL
-            SELECT f.contract_id
-              FROM (SELECT DISTINCT r.evse FROM deg.charge_data_records r
-                     WHERE deg.changed_since(r.xmin, snap) AND tstzrange(r.start_time, r.end_time) && period) e
-              JOIN deg.contract_feeds f ON f.source_era = e.evse AND f.source_type = 'CHARGE_DATA_RECORD'
-            UNION ALL
-            SELECT f.contract_id
-              FROM (SELECT DISTINCT v.signal_id FROM deg.signal_values v
-                     WHERE deg.changed_since(v.xmin, snap) AND v.valid && period) g
-              JOIN deg.contract_feeds f ON f.signal_id = g.signal_id AND f.kind = 'signal'
-            UNION ALL
-            SELECT a.contract_id FROM deg.trade_allocations a
-             WHERE deg.changed_since(a.xmin, snap) AND a.allocation_interval && period
-            UNION ALL
-            SELECT m.contract_id FROM deg.market_clearings m
-             WHERE deg.changed_since(m.xmin, snap) AND m.clearing_interval && period
-            UNION ALL
-            SELECT m.contract_id FROM deg.market_setpoints m
-             WHERE deg.changed_since(m.xmin, snap) AND m.clearing_interval && period
-            UNION ALL
-            -- rows removed since: of a meter, an EVSE or a signal, or of a contract
-            SELECT f.contract_id
-              FROM removed x
-              JOIN deg.contract_feeds f ON f.source_era = x.key::deg.era AND f.source_type = 'METER_READING'
-             WHERE x.source = 'meter_readings'
-            UNION ALL
-            SELECT f.contract_id
-              FROM removed x
-              JOIN deg.contract_feeds f ON f.source_era = x.key::deg.era AND f.source_type = 'CHARGE_DATA_RECORD'
-             WHERE x.source = 'charge_data_records'
-            UNION ALL
-            SELECT f.contract_id
-              FROM removed x
-              JOIN deg.contract_feeds f ON f.signal_id = x.key AND f.kind = 'signal'
-             WHERE x.source = 'signal_values'
-            UNION ALL
-            SELECT x.key FROM removed x
-             WHERE x.source IN ('trade_allocations', 'market_clearings', 'market_setpoints', 'telemetry_bindings', 'contracts')
-            UNION ALL
-            SELECT unnest(since.recompute)
-            UNION ALL
-            SELECT s->>'contract_id' FROM jsonb_array_elements(coalesce(since.skipped, '[]')) s) c;
-END $$;
-COMMENT ON FUNCTION deg.settle_changed(tstzrange, deg.settlement_runs) IS 'the contracts a run of the period must recompute after run since (a NULL: all)';
-
 CREATE FUNCTION deg.settle(period tstzrange, contract_ids text[] DEFAULT NULL, force boolean DEFAULT false)
 RETURNS deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
@@ -266,12 +174,6 @@ DECLARE
     n_adjustments integer;
     entry_ids regclass := pg_get_serial_sequence('deg.ledger', 'entry_id');
     entry_floor bigint;
-    reference deg.settlement_runs;
-    inputs pg_snapshot;
-    cluster bigint;
-    version text;
-    changed text[];             -- the contracts recomputed, when only those whose inputs changed are
-    n_recomputed integer;
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'a settlement period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
@@ -315,50 +217,13 @@ BEGIN
     END IF;
 
     INSERT INTO deg.settlement_runs (period, contract_ids) VALUES (period, contract_ids) RETURNING * INTO run;
-    -- fixed-price trades are billed on the energy their seller meters delivered (a trade's SELLER
-    -- names its meter, sourceMeterId: deg.p2p_trades reads every contract's roles, so it is asked
-    -- only when some contract's text names one)
-    IF EXISTS (SELECT 1 FROM deg.contracts c
-                WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids))
-                  AND strpos(c.body::text, '"sourceMeterId"') > 0) THEN
-        PERFORM deg.allocate_trades(period, contract_ids);
-    END IF;
+    -- fixed-price trades are billed on the energy their seller meters delivered
+    PERFORM deg.allocate_trades(period, contract_ids);
     SELECT count(*) INTO n_contracts FROM deg.contracts c
      WHERE c.status <> 'PENDING' AND (contract_ids IS NULL OR c.contract_id = ANY (contract_ids));
+    PERFORM deg.settle_progress('computing', 0, n_contracts);
 
-    -- The ledger will reflect the inputs as of now: rows committed later are the next run's.  A
-    -- period a run has settled for every started contract (on this cluster, with this version of
-    -- deg) is recomputed only for the contracts whose inputs changed since that run's snapshot;
-    -- a run for given contracts computes them all.
-    inputs := pg_current_snapshot();
-    SELECT s.system_identifier INTO cluster FROM pg_control_system() s;
-    SELECT e.extversion INTO version FROM pg_extension e WHERE e.extname = 'deg';
-    IF contract_ids IS NULL THEN
-        SELECT r.* INTO reference FROM deg.settlement_runs r
-         WHERE r.period = settle.period AND r.contract_ids IS NULL AND r.finished_at IS NOT NULL
-           AND r.inputs_snapshot IS NOT NULL AND r.inputs_cluster = cluster AND r.deg_version = version
-         ORDER BY r.run_id DESC LIMIT 1;
-        IF FOUND THEN
-            CREATE TEMP TABLE deg_settle_changed ON COMMIT DROP AS SELECT * FROM deg.settle_changed(period, reference) c(id);
-            IF NOT EXISTS (SELECT 1 FROM deg_settle_changed c WHERE c.id IS NULL) THEN
-                changed := coalesce((SELECT array_agg(c.id) FROM deg_settle_changed c), '{}');
-            END IF;
-            DROP TABLE deg_settle_changed;
-        END IF;
-    END IF;
-    CREATE TEMP TABLE deg_settle_scope (contract_id text PRIMARY KEY) ON COMMIT DROP;
-    IF changed IS NOT NULL THEN
-        cond := '{id} = ANY($3)';
-        INSERT INTO deg_settle_scope SELECT DISTINCT unnest(changed);
-        ANALYZE deg_settle_scope;
-    END IF;
-    n_recomputed := CASE WHEN changed IS NULL THEN n_contracts
-                         ELSE (SELECT count(*) FROM deg_settle_scope s JOIN deg.contracts c USING (contract_id)
-                                WHERE c.status <> 'PENDING') END;
-    PERFORM deg.settle_progress('computing', 0, n_recomputed);
-
-    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond)
-      USING period, contract_ids, changed;
+    EXECUTE 'CREATE TEMP TABLE deg_settle_lines ON COMMIT DROP AS ' || deg.billing_sql(cond) USING period, contract_ids;
     -- a contract that cannot be settled (no or unknown currency, money owed by or to a role nobody
     -- has taken) is left out of the run, with the reason in the run's row, and does not stop the others
     CREATE TEMP TABLE deg_settle_skipped ON COMMIT DROP AS
@@ -384,7 +249,6 @@ BEGIN
                sum(l.signed_amount) AS signed_amount, sum(l.quantity) AS quantity, min(l.entry_id) AS first_entry
           FROM deg.ledger l
          WHERE l.period = settle.period AND (settle.contract_ids IS NULL OR l.contract_id = ANY (settle.contract_ids))
-           AND (changed IS NULL OR l.contract_id IN (SELECT x.contract_id FROM deg_settle_scope x))
            AND l.contract_id NOT IN (SELECT x.contract_id FROM deg_settle_skipped x)
          GROUP BY 1, 2, 3, 4),
     first_entries AS (
@@ -477,8 +341,7 @@ BEGIN
             SELECT e.contract_id, e.kind, e.line, e.participant, 0, e.signed_amount, false
               FROM deg.ledger e
              WHERE e.period = settle.period
-               AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))
-               AND (changed IS NULL OR e.contract_id IN (SELECT s.contract_id FROM deg_settle_scope s))) x
+               AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))) x
      GROUP BY x.contract_id, x.kind, x.line, x.participant
     HAVING bool_or(x.is_line) AND sum(x.computed) <> sum(x.settled)
      LIMIT 1;
@@ -505,50 +368,22 @@ BEGIN
             USING ERRCODE = '23514';
     END IF;
 
-    -- the lines of the contracts not recomputed are the ledger's, each its entries' sum (every one of
-    -- them has a payer and a payee: a contract with a line that has not is always recomputed)
-    CREATE TEMP TABLE deg_settle_carried ON COMMIT DROP AS
-    SELECT l.currency, abs(sum(l.signed_amount)) AS amount
-      FROM deg.ledger l
-     WHERE changed IS NOT NULL AND l.period = settle.period
-       AND l.contract_id NOT IN (SELECT s.contract_id FROM deg_settle_scope s)
-     GROUP BY l.contract_id, l.kind, l.line, l.participant, l.currency;
-    SELECT count(*) FILTER (WHERE kind <> 'metric') + (SELECT count(*) FROM deg_settle_carried) INTO n_lines
-      FROM deg_settle_lines;
+    SELECT count(*) FILTER (WHERE kind <> 'metric') INTO n_lines FROM deg_settle_lines;
     UPDATE deg.settlement_runs r
        SET finished_at = clock_timestamp(), contracts = n_contracts, lines = n_lines,
            entries_written = n_written, adjustments = n_adjustments,
            skipped = (SELECT coalesce(jsonb_agg(jsonb_build_object('contract_id', x.contract_id, 'problem', x.problem)
                                                 ORDER BY x.contract_id), '[]') FROM deg_settle_skipped x),
            totals = coalesce((SELECT jsonb_object_agg(t.currency, jsonb_build_object('amount', t.amount, 'lines', t.n))
-                                FROM (SELECT u.currency, sum(u.amount) AS amount, count(*) AS n
-                                        FROM (SELECT l.currency, l.amount FROM deg_settle_lines l
-                                               WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
-                                              UNION ALL
-                                              SELECT c.currency, c.amount FROM deg_settle_carried c) u
-                                       GROUP BY u.currency) t), '{}'),
-           recomputed = n_recomputed, inputs_snapshot = inputs, inputs_cluster = cluster, deg_version = version,
-           -- contracts whose lines the ledger does not hold as computed: a line not owed by or to
-           -- anyone, a finished contract's zero line (not recorded), a line reversed as gone
-           recompute = (SELECT coalesce(array_agg(DISTINCT x.contract_id ORDER BY x.contract_id), '{}')
-                          FROM (SELECT l.contract_id FROM deg_settle_lines l
-                                 WHERE l.kind <> 'metric'
-                                   AND (l.payer IS NULL OR l.payee IS NULL
-                                        OR (l.signed_amount = 0 AND coalesce(l.quantity, 0) = 0
-                                            AND NOT EXISTS (SELECT 1 FROM deg.contracts c
-                                                             WHERE c.contract_id = l.contract_id AND c.status = 'ACTIVE')))
-                                UNION ALL
-                                SELECT e.contract_id FROM deg_settle_entries e
-                                 WHERE NOT EXISTS (SELECT 1 FROM deg_settle_lines l
-                                                    WHERE l.contract_id = e.contract_id AND l.kind = e.kind
-                                                      AND l.line = e.line AND l.participant IS NOT DISTINCT FROM e.participant)) x)
+                                FROM (SELECT l.currency, sum(l.amount) AS amount, count(*) AS n
+                                        FROM deg_settle_lines l
+                                       WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
+                                       GROUP BY l.currency) t), '{}')
      WHERE r.run_id = run.run_id
     RETURNING * INTO run;
     DROP TABLE deg_settle_lines;
     DROP TABLE deg_settle_entries;
     DROP TABLE deg_settle_skipped;
-    DROP TABLE deg_settle_scope;
-    DROP TABLE deg_settle_carried;
     PERFORM deg.settle_progress(NULL, NULL, NULL);
     RETURN run;
 END $$;
@@ -718,7 +553,7 @@ COMMENT ON VIEW deg.quality_report IS 'quality metrics per contract and settled 
 CREATE VIEW deg.settlement_run_totals AS
 SELECT r.run_id, r.period, r.started_at, r.finished_at, r.started_by, r.contracts, r.lines, r.entries_written,
        r.adjustments, t.key AS currency, (t.value->>'amount')::numeric AS amount, (t.value->>'lines')::integer AS currency_lines,
-       jsonb_array_length(r.skipped) AS contracts_skipped, r.recomputed AS contracts_recomputed
+       jsonb_array_length(r.skipped) AS contracts_skipped
   FROM deg.settlement_runs r
   LEFT JOIN LATERAL jsonb_each(r.totals) t ON true;
 COMMENT ON VIEW deg.settlement_run_totals IS 'settlement runs with their counts and, per currency, the amount and lines they computed';

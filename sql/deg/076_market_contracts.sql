@@ -28,20 +28,6 @@ CREATE TABLE deg.market_setpoints (
 );
 COMMENT ON TABLE deg.market_setpoints IS 'each PROSUMER''s cleared power (kW; positive exports) per clearing: the MARKET_CLEARING_AGENT''s clearedPower[PROSUMER.era] for that interval';
 SELECT pg_catalog.pg_extension_config_dump('deg.market_setpoints', '');
--- clearings removed or replaced are recorded, so that settlement recomputes their contracts
--- (deg.telemetry_removals, sql/deg/060_billing.sql)
-CREATE TRIGGER market_clearings_removed AFTER DELETE ON deg.market_clearings
-    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
-CREATE TRIGGER market_clearings_replaced AFTER UPDATE ON deg.market_clearings
-    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
-CREATE TRIGGER market_clearings_truncated AFTER TRUNCATE ON deg.market_clearings
-    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
-CREATE TRIGGER market_setpoints_removed AFTER DELETE ON deg.market_setpoints
-    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
-CREATE TRIGGER market_setpoints_replaced AFTER UPDATE ON deg.market_setpoints
-    REFERENCING OLD TABLE AS old FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
-CREATE TRIGGER market_setpoints_truncated AFTER TRUNCATE ON deg.market_setpoints
-    FOR EACH STATEMENT EXECUTE FUNCTION deg.telemetry_removals_log();
 
 /*
  * A PROSUMER's offer curve bounded by the grid operator's caps for an

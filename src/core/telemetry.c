@@ -3,6 +3,7 @@
  * settlement intervals (see telemetry.h).
  */
 #include "telemetry.h"
+#include "json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,6 +123,9 @@ check_name(const char *name, size_t len, const char *what, TelemetryError *err)
 		return fail(err, "%s is longer than %d bytes", what, TELEMETRY_MAX_NAME);
 	if (memchr(name, '\0', len) != NULL)
 		return fail(err, "%s contains a NUL byte", what);
+	/* names are printed as JSON text, which must read back */
+	if (!json_utf8_valid(name, len))
+		return fail(err, "%s is not valid UTF-8", what);
 	return true;
 }
 

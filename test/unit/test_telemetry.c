@@ -336,6 +336,13 @@ test_series(void)
 	lens[0] = 3;
 	CHECK(telemetry_series(&set, "a", 1, fields, lens, 1, &err) == NULL, "a field name with NUL is refused");
 	CHECK_STR(err.message, "a field name contains a NUL byte", "its message");
+	/* names are printed as JSON: invalid UTF-8 would not read back (found by test/garbage) */
+	CHECK(telemetry_series(&set, "a\xff", 2, fields, lens, 1, &err) == NULL, "a series name that is not UTF-8 is refused");
+	CHECK_STR(err.message, "a series name is not valid UTF-8", "its message");
+	fields[0] = "\xe1x";
+	lens[0] = 2;
+	CHECK(telemetry_series(&set, "a", 1, fields, lens, 1, &err) == NULL, "a field name with a cut sequence is refused");
+	CHECK_STR(err.message, "a field name is not valid UTF-8", "its message");
 
 	/* a name with a NUL after an existing name is not that name (nor read past it) */
 	CHECK(telemetry_series(&set, "deliveredQuantity\0x", 19, fields, lens, 1, &err) == NULL,
