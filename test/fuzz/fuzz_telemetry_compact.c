@@ -340,7 +340,7 @@ generated(FuzzReader *r, int nfields, int first)
 		if (ac)
 		{
 			end = to;
-			length = to - from;
+			length = (int64_t) ((uint64_t) to - (uint64_t) from);	/* as the core keeps it */
 		}
 	}
 	degbuf_init(&bc);
