@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/expandeddatum.h"
 #include "utils/json.h"
 #include "utils/rangetypes.h"
 #include "utils/timestamp.h"
@@ -154,7 +155,7 @@ telemetry_in(PG_FUNCTION_ARGS)
 							 errmsg("invalid telemetry: series \"%s\" has more than %d fields", m->key,
 									TELEMETRY_MAX_FIELDS)));
 				fields[nfields] = key;
-				lens[nfields++] = strlen(key);
+				lens[nfields++] = o->members[k].keylen;	/* a \u0000 inside is refused by name */
 			}
 		}
 		if (nfields == 0)
@@ -273,8 +274,17 @@ telemetry_recv(PG_FUNCTION_ARGS)
 	TelemetrySet set;
 	const char *bytes = pq_getmsgbytes(buf, buf->len - buf->cursor);
 
+	Datum		value;
+
 	telemetry_from_bytes(bytes, buf->len - (bytes - buf->data), &set, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(telemetry_datum(&set));
+	value = PointerGetDatum(telemetry_datum(&set));
+
+	/*
+	 * A value received must be one the text input accepts (timestamps in
+	 * PostgreSQL's range, numbers the text form reads back): read it back
+	 * through its text form, which makes every check telemetry_in makes.
+	 */
+	return DirectFunctionCall1(telemetry_in, DirectFunctionCall1(telemetry_out, value));
 }
 
 PG_FUNCTION_INFO_V1(telemetry_send);
@@ -309,35 +319,53 @@ telemetry_merge_sql(PG_FUNCTION_ARGS)
 
 /* ---------- the aggregate ---------- */
 
+/*
+ * A group's state: its series, each its name and fields as given and its
+ * observations as compact records (src/core/telemetry.h), about ten bytes
+ * a reading.  A settlement keeps one state per contract in every worker,
+ * so the state is nothing more.
+ */
+typedef struct AggSeries
+{
+	char	   *names;			/* the ref, NUL, the fields text, NUL */
+	int			reflen;
+	int			fieldslen;
+	int			nfields;
+	int64		nobs;
+	TelemetryCompactTail tail;	/* the last record: the next one is counted from it */
+	DegBuf		obs;
+} AggSeries;
+
 typedef struct TelemetryAggState
 {
-	TelemetrySet set;
-	/* the last fields text seen, split at commas */
-	char	   *fields_text;
-	size_t		fields_len;
-	int			nfields;
-	const char *names[TELEMETRY_MAX_FIELDS];
-	size_t		lens[TELEMETRY_MAX_FIELDS];
+	int			nseries;
+	int			capacity;
+	int			last;			/* the series of the last row (rows come in runs) */
+	bool		deserialized;	/* made by the deserialize function: combine may adopt it */
+	AggSeries  *series;
 } TelemetryAggState;
 
+/* per call site: the last fields text seen, split at commas */
 typedef struct TelemetryAggCall
 {
 	TypeCacheEntry *range_type;
 	Oid			value_types[TELEMETRY_MAX_FIELDS];
 	bool		types_checked;
+	char	   *fields_text;
+	size_t		fields_len;
+	int			nfields;
+	const char *names[TELEMETRY_MAX_FIELDS];
+	size_t		lens[TELEMETRY_MAX_FIELDS];
 } TelemetryAggCall;
 
 static TelemetryAggState *
 agg_state_new(MemoryContext cxt)
 {
-	TelemetryAggState *state = MemoryContextAllocZero(cxt, sizeof(TelemetryAggState));
-
-	telemetry_init(&state->set);
-	return state;
+	return MemoryContextAllocZero(cxt, sizeof(TelemetryAggState));
 }
 
 static void
-split_fields(TelemetryAggState *state, MemoryContext cxt, const char *text, size_t len)
+split_fields(TelemetryAggCall *state, MemoryContext cxt, const char *text, size_t len)
 {
 	char	   *copy = MemoryContextAlloc(cxt, len + 1);
 	size_t		start = 0,
@@ -363,6 +391,187 @@ split_fields(TelemetryAggState *state, MemoryContext cxt, const char *text, size
 		}
 }
 
+/* the fields of a fields text: how many (commas + 1) */
+static int
+fields_count(const char *text, int len)
+{
+	int			n = 1;
+	int			i;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == ',';
+	return n;
+}
+
+/* the series named ref in state (with these fields), added if new; in cxt */
+static AggSeries *
+agg_series(TelemetryAggState *state, MemoryContext cxt, const char *ref, int reflen,
+		   const char *fields, int fieldslen, int nfields)
+{
+	AggSeries  *s = NULL;
+	int			i;
+
+	if (state->last < state->nseries && state->series[state->last].reflen == reflen &&
+		memcmp(state->series[state->last].names, ref, reflen) == 0)
+		s = &state->series[state->last];
+	for (i = 0; s == NULL && i < state->nseries; i++)
+		if (state->series[i].reflen == reflen && memcmp(state->series[i].names, ref, reflen) == 0)
+		{
+			s = &state->series[i];
+			state->last = i;
+		}
+	if (s != NULL)
+	{
+		if (s->fieldslen != fieldslen || memcmp(s->names + reflen + 1, fields, fieldslen) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid telemetry: series \"%s\" is given with different fields", s->names)));
+		return s;
+	}
+	if (state->nseries >= TELEMETRY_MAX_SERIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid telemetry: more than %d series", TELEMETRY_MAX_SERIES)));
+	if (state->nseries == state->capacity)
+	{
+		/* most contracts have one or two series */
+		int			cap = state->capacity ? state->capacity * 2 : 1;
+
+		state->series = state->series ? repalloc(state->series, sizeof(AggSeries) * cap)
+			: MemoryContextAlloc(cxt, sizeof(AggSeries) * cap);
+		state->capacity = cap;
+	}
+	s = &state->series[state->nseries];
+	memset(s, 0, sizeof(AggSeries));
+	s->names = MemoryContextAlloc(cxt, reflen + fieldslen + 2);
+	memcpy(s->names, ref, reflen);
+	s->names[reflen] = '\0';
+	memcpy(s->names + reflen + 1, fields, fieldslen);
+	s->names[reflen + 1 + fieldslen] = '\0';
+	s->reflen = reflen;
+	s->fieldslen = fieldslen;
+	s->nfields = nfields;
+	degbuf_init(&s->obs);
+	state->last = state->nseries++;
+	return s;
+}
+
+/* the records of b's series added to a's (b is left as it was) */
+static void
+agg_merge(TelemetryAggState *a, const TelemetryAggState *b, MemoryContext cxt)
+{
+	int			i;
+
+	for (i = 0; i < b->nseries; i++)
+	{
+		const AggSeries *bs = &b->series[i];
+		AggSeries  *as = agg_series(a, cxt, bs->names, bs->reflen, bs->names + bs->reflen + 1,
+									bs->fieldslen, bs->nfields);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		TelemetryError err;
+		bool		ok = telemetry_compact_append(&as->obs, &as->tail, (const uint8 *) bs->obs.data,
+												  bs->obs.len, &bs->tail, &err);
+
+		MemoryContextSwitchTo(old);
+		if (!ok)
+			telemetry_error(&err);
+		as->nobs += bs->nobs;
+	}
+}
+
+/* a's series as a set of compact series (in the current context) */
+static void
+agg_to_set(const TelemetryAggState *state, TelemetrySet *set)
+{
+	int			i;
+
+	telemetry_init(set);
+	set->compact = true;
+	for (i = 0; i < state->nseries; i++)
+	{
+		const AggSeries *as = &state->series[i];
+		const char *names[TELEMETRY_MAX_FIELDS];
+		size_t		lens[TELEMETRY_MAX_FIELDS];
+		const char *fields = as->names + as->reflen + 1;
+		int			n = 0,
+					start = 0,
+					k;
+		TelemetrySeries *s;
+		TelemetryError err;
+
+		for (k = 0; k <= as->fieldslen && n < TELEMETRY_MAX_FIELDS; k++)
+			if (k == as->fieldslen || fields[k] == ',')
+			{
+				names[n] = fields + start;
+				lens[n++] = k - start;
+				start = k + 1;
+			}
+		s = telemetry_series(set, as->names, as->reflen, names, lens, n, &err);
+		if (s == NULL)
+			telemetry_error(&err);
+		if (as->obs.len > 0 && !degbuf_append(&s->obs, as->obs.data, as->obs.len))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		s->nobs = as->nobs;
+		s->compact_tail = as->tail;
+	}
+}
+
+/*
+ * The aggregate's result is an expanded deg.telemetry: the set as the
+ * aggregate built it, which deg.contract_lines reads without a copy in the
+ * version 1 form.  Stored, sent or handed to anything else, it becomes
+ * that form (flattened) as any expanded value does.
+ */
+typedef struct ExpandedTelemetry
+{
+	ExpandedObjectHeader hdr;
+	TelemetrySet set;			/* compact series, in hdr.eoh_context */
+	struct varlena *flat;		/* the version 1 form, once asked for */
+} ExpandedTelemetry;
+
+static Size
+expanded_telemetry_size(ExpandedObjectHeader *eohptr)
+{
+	ExpandedTelemetry *et = (ExpandedTelemetry *) eohptr;
+
+	if (et->flat == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(et->hdr.eoh_context);
+
+		et->flat = telemetry_datum(&et->set);
+		MemoryContextSwitchTo(old);
+	}
+	return VARSIZE(et->flat);
+}
+
+static void
+expanded_telemetry_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	ExpandedTelemetry *et = (ExpandedTelemetry *) eohptr;
+
+	Assert(et->flat != NULL && allocated_size == VARSIZE(et->flat));
+	memcpy(result, et->flat, allocated_size);
+}
+
+static const ExpandedObjectMethods expanded_telemetry_methods = {
+	expanded_telemetry_size,
+	expanded_telemetry_flatten
+};
+
+/* the set of an expanded deg.telemetry datum, or NULL for any other datum */
+static const TelemetrySet *
+expanded_telemetry_set(Datum d)
+{
+	ExpandedObjectHeader *eoh;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)))
+		return NULL;
+	eoh = DatumGetEOHP(d);
+	if (eoh->eoh_methods != &expanded_telemetry_methods)
+		return NULL;
+	return &((ExpandedTelemetry *) eoh)->set;
+}
+
 /*
  * deg.telemetry_agg(ref text, at tstzrange, fields text, VARIADIC values "any"):
  * fields names the values, comma-separated ('importedKWh,exportedKWh'); values
@@ -370,6 +579,8 @@ split_fields(TelemetryAggState *state, MemoryContext cxt, const char *text, size
  * UNION ALL.  Values are numbers (numeric, integers, floats) or timestamptz
  * (seconds since 1970); NULL is an absent value.
  */
+#define WIRE_LOCAL 136			/* dec_send bytes of a value of up to 64 digits */
+
 PG_FUNCTION_INFO_V1(telemetry_agg_step);
 Datum
 telemetry_agg_step(PG_FUNCTION_ARGS)
@@ -381,15 +592,25 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 	text	   *ref;
 	text	   *fields;
 	RangeType  *range;
+	Pointer		range_arg;
+	union
+	{
+		RangeType	range;
+		char		bytes[64];
+		int64		align;
+	}			range_copy;
 	RangeBound	lower,
 				upper;
 	bool		empty;
 	const uint8_t *wire[TELEMETRY_MAX_FIELDS];
 	size_t		lens[TELEMETRY_MAX_FIELDS];
-	TelemetrySeries *series;
+	uint8		local[TELEMETRY_MAX_FIELDS][WIRE_LOCAL];
+	bool		allocated[TELEMETRY_MAX_FIELDS];
+	AggSeries  *series;
 	TelemetryError err;
 	int			nvalues = PG_NARGS() - 4;
 	int			f;
+	bool		ok;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -406,8 +627,19 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = call;
 	}
 	ref = PG_GETARG_TEXT_PP(1);
-	range = PG_GETARG_RANGE_P(2);
 	fields = PG_GETARG_TEXT_PP(3);
+	range_arg = DatumGetPointer(PG_GETARG_DATUM(2));
+	if (VARATT_IS_SHORT(range_arg) && VARSIZE_SHORT(range_arg) - VARHDRSZ_SHORT + VARHDRSZ <= sizeof(range_copy))
+	{
+		/* a range stored with a short header, given a long one here rather than in a palloc'd copy */
+		size_t		n = VARSIZE_SHORT(range_arg) - VARHDRSZ_SHORT;
+
+		SET_VARSIZE(&range_copy, n + VARHDRSZ);
+		memcpy(VARDATA(&range_copy), VARDATA_SHORT(range_arg), n);
+		range = &range_copy.range;
+	}
+	else
+		range = PG_GETARG_RANGE_P(2);
 	if (call->range_type == NULL || call->range_type->type_id != RangeTypeGetOid(range))
 		call->range_type = lookup_type_cache(RangeTypeGetOid(range), TYPECACHE_RANGE_INFO);
 	range_deserialize(call->range_type, range, &lower, &upper, &empty);
@@ -416,14 +648,14 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("telemetry of \"%s\" has an empty or unbounded time range", text_to_cstring(ref))));
 
-	if (state->fields_text == NULL || state->fields_len != VARSIZE_ANY_EXHDR(fields) ||
-		memcmp(state->fields_text, VARDATA_ANY(fields), state->fields_len) != 0)
-		split_fields(state, aggcxt, VARDATA_ANY(fields), VARSIZE_ANY_EXHDR(fields));
-	if (state->nfields > nvalues)
+	if (call->fields_text == NULL || call->fields_len != VARSIZE_ANY_EXHDR(fields) ||
+		memcmp(call->fields_text, VARDATA_ANY(fields), call->fields_len) != 0)
+		split_fields(call, fcinfo->flinfo->fn_mcxt, VARDATA_ANY(fields), VARSIZE_ANY_EXHDR(fields));
+	if (call->nfields > nvalues)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("telemetry_agg: \"%s\" names %d fields but %d values are given",
-						state->fields_text, state->nfields, nvalues)));
+						call->fields_text, call->nfields, nvalues)));
 	if (!call->types_checked)
 	{
 		for (f = 0; f < nvalues && f < TELEMETRY_MAX_FIELDS; f++)
@@ -441,22 +673,47 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 		call->types_checked = true;
 	}
 
-	for (f = 0; f < state->nfields; f++)
+	if (VARSIZE_ANY_EXHDR(ref) > TELEMETRY_MAX_NAME || call->fields_len > PG_UINT16_MAX)
+	{
+		/* too long to be a series: the message telemetry_series gives */
+		if (!telemetry_check_names(VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), call->names, call->lens,
+								   call->nfields, &err))
+			telemetry_error(&err);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("telemetry_agg: the fields text \"%.64s...\" is too long", call->fields_text)));
+	}
+	series = agg_series(state, aggcxt, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref),
+						call->fields_text, call->fields_len, call->nfields);
+	/* a new series' names are checked as telemetry_series checks them */
+	if (series->nobs == 0 &&
+		!telemetry_check_names(VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), call->names, call->lens,
+							   call->nfields, &err))
+		telemetry_error(&err);
+	if (DatumGetTimestampTz(lower.val) >= DatumGetTimestampTz(upper.val))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid telemetry: an observation of \"%s\" ends before it starts", series->names)));
+
+	for (f = 0; f < call->nfields; f++)
 	{
 		Datum		d;
 
 		wire[f] = NULL;
 		lens[f] = 0;
+		allocated[f] = false;
 		if (PG_ARGISNULL(4 + f))
 			continue;
 		d = PG_GETARG_DATUM(4 + f);
 		if (call->value_types[f] == NUMERICOID)
 		{
-			Numeric		n = DatumGetNumeric(d);
+			/* read where it is, short header and all (numeric_to_wire reads either) */
+			Numeric		n = (Numeric) PG_DETOAST_DATUM_PACKED(d);
 			uint8	   *bytes;
 
 			lens[f] = numeric_wire_size(n);
-			bytes = palloc(lens[f]);
+			allocated[f] = lens[f] > WIRE_LOCAL;
+			bytes = allocated[f] ? palloc(lens[f]) : local[f];
 			numeric_to_wire(n, bytes);
 			wire[f] = bytes;
 		}
@@ -498,9 +755,10 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 					}
 			}
 			if (st != DEC_OK)
-				decimal_report(st, &derr, state->names[f]);
+				decimal_report(st, &derr, call->names[f]);
 			lens[f] = dec_send_size(&dec);
-			bytes = palloc(lens[f]);
+			allocated[f] = lens[f] > WIRE_LOCAL;
+			bytes = allocated[f] ? palloc(lens[f]) : local[f];
 			dec_send(&dec, bytes);
 			dec_free(&dec);
 			wire[f] = bytes;
@@ -508,17 +766,16 @@ telemetry_agg_step(PG_FUNCTION_ARGS)
 	}
 
 	old = MemoryContextSwitchTo(aggcxt);
-	series = telemetry_series(&state->set, VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref),
-							  state->names, state->lens, state->nfields, &err);
-	if (series == NULL || !telemetry_add(series, DatumGetTimestampTz(lower.val),
-										 DatumGetTimestampTz(upper.val), wire, lens, &err))
-	{
-		MemoryContextSwitchTo(old);
-		telemetry_error(&err);
-	}
+	ok = telemetry_compact_add(&series->obs, &series->tail, series->nfields, DatumGetTimestampTz(lower.val),
+							   DatumGetTimestampTz(upper.val), wire, lens, &err);
 	MemoryContextSwitchTo(old);
-	for (f = 0; f < state->nfields; f++)
-		if (wire[f])
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid telemetry: \"%s\": %s", series->names, err.message)));
+	series->nobs++;
+	for (f = 0; f < call->nfields; f++)
+		if (allocated[f])
 			pfree((void *) wire[f]);
 	PG_RETURN_POINTER(state);
 }
@@ -528,11 +785,8 @@ Datum
 telemetry_agg_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	MemoryContext old;
 	TelemetryAggState *a;
 	TelemetryAggState *b;
-	TelemetryError err;
-	bool		ok;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -546,23 +800,87 @@ telemetry_agg_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
+	/* a worker's state, deserialized into the aggregate's context: take it as it is */
+	if (a == NULL && b->deserialized)
+		PG_RETURN_POINTER(b);
 	if (a == NULL)
 		a = agg_state_new(aggcxt);
-	old = MemoryContextSwitchTo(aggcxt);
-	ok = telemetry_merge(&a->set, &b->set, &err);
-	MemoryContextSwitchTo(old);
-	if (!ok)
-		telemetry_error(&err);
+	agg_merge(a, b, aggcxt);
 	PG_RETURN_POINTER(a);
 }
+
+/*
+ * Between workers a state travels as: its series count (uint32), then per
+ * series the lengths of its ref and fields text (uint16 each), both (with
+ * the NUL between them), its record count and byte count (uint32 each),
+ * its last record's end and length, and its compact records; integers in
+ * the server's byte order.  The bytes come from this server's workers
+ * (the functions take internal, which SQL cannot give them): their lengths
+ * are checked, the records are read later by code that checks every
+ * bound.
+ */
+typedef struct AggSeriesHead
+{
+	uint16		reflen;
+	uint16		fieldslen;
+} AggSeriesHead;
+
+typedef struct AggSeriesCounts
+{
+	uint32		nobs;
+	uint32		bytes;
+	TelemetryCompactTail tail;
+} AggSeriesCounts;
 
 PG_FUNCTION_INFO_V1(telemetry_agg_serialize);
 Datum
 telemetry_agg_serialize(PG_FUNCTION_ARGS)
 {
 	TelemetryAggState *state = (TelemetryAggState *) PG_GETARG_POINTER(0);
+	bytea	   *result;
+	size_t		size = VARHDRSZ + sizeof(uint32);
+	char	   *p;
+	uint32		n = state->nseries;
+	int			i;
 
-	PG_RETURN_BYTEA_P(telemetry_datum(&state->set));
+	for (i = 0; i < state->nseries; i++)
+		size += sizeof(AggSeriesHead) + state->series[i].reflen + 1 + state->series[i].fieldslen +
+			sizeof(AggSeriesCounts) + state->series[i].obs.len;
+	result = palloc(size);
+	SET_VARSIZE(result, size);
+	p = VARDATA(result);
+	memcpy(p, &n, sizeof(n));
+	p += sizeof(n);
+	for (i = 0; i < state->nseries; i++)
+	{
+		const AggSeries *s = &state->series[i];
+		AggSeriesHead head;
+		AggSeriesCounts counts;
+
+		head.reflen = s->reflen;
+		head.fieldslen = s->fieldslen;
+		counts.nobs = (uint32) s->nobs;
+		counts.bytes = (uint32) s->obs.len;
+		counts.tail = s->tail;
+		memcpy(p, &head, sizeof(head));
+		p += sizeof(head);
+		memcpy(p, s->names, s->reflen + 1 + s->fieldslen);
+		p += s->reflen + 1 + s->fieldslen;
+		memcpy(p, &counts, sizeof(counts));
+		p += sizeof(counts);
+		if (s->obs.len > 0)
+			memcpy(p, s->obs.data, s->obs.len);
+		p += s->obs.len;
+	}
+	PG_RETURN_BYTEA_P(result);
+}
+
+static void
+corrupted_state(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid telemetry_agg state: %s", what)));
 }
 
 PG_FUNCTION_INFO_V1(telemetry_agg_deserialize);
@@ -570,18 +888,59 @@ Datum
 telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 {
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(bytes);
+	size_t		len = VARSIZE_ANY_EXHDR(bytes);
+	size_t		pos = sizeof(uint32);
 	MemoryContext aggcxt;
-	MemoryContext old;
 	TelemetryAggState *state;
+	uint32		n;
+	uint32		i;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("telemetry_agg_deserialize called in a non-aggregate context")));
 	state = agg_state_new(aggcxt);
-	old = MemoryContextSwitchTo(aggcxt);
-	telemetry_from_bytes(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &state->set, ERRCODE_DATA_CORRUPTED);
-	MemoryContextSwitchTo(old);
+	if (len < sizeof(uint32))
+		corrupted_state("truncated");
+	memcpy(&n, p, sizeof(n));
+	if (n > TELEMETRY_MAX_SERIES)
+		corrupted_state("series count out of range");
+	for (i = 0; i < n; i++)
+	{
+		AggSeriesHead head;
+		AggSeriesCounts counts;
+		AggSeries  *s;
+
+		if (len - pos < sizeof(head))
+			corrupted_state("truncated");
+		memcpy(&head, p + pos, sizeof(head));
+		pos += sizeof(head);
+		if (head.reflen < 1 || head.fieldslen < 1 ||
+			len - pos < (size_t) head.reflen + 1 + head.fieldslen + sizeof(counts))
+			corrupted_state("truncated or invalid names");
+		s = agg_series(state, aggcxt, p + pos, head.reflen, p + pos + head.reflen + 1, head.fieldslen,
+					   fields_count(p + pos + head.reflen + 1, head.fieldslen));
+		pos += head.reflen + 1 + head.fieldslen;
+		memcpy(&counts, p + pos, sizeof(counts));
+		pos += sizeof(counts);
+		if (counts.bytes > len - pos || s->nobs > 0 || (counts.nobs == 0) != (counts.bytes == 0))
+			corrupted_state("truncated records, or a series twice");
+		s->tail = counts.tail;
+		if (counts.bytes > 0)
+		{
+			s->obs.data = MemoryContextAlloc(aggcxt, counts.bytes + 1);
+			memcpy(s->obs.data, p + pos, counts.bytes);
+			s->obs.data[counts.bytes] = '\0';
+			s->obs.len = counts.bytes;
+			s->obs.cap = counts.bytes + 1;
+		}
+		s->nobs = counts.nobs;
+		pos += counts.bytes;
+	}
+	if (pos != len)
+		corrupted_state("bytes after the last series");
+	state->deserialized = true;
 	PG_RETURN_POINTER(state);
 }
 
@@ -590,10 +949,29 @@ Datum
 telemetry_agg_final(PG_FUNCTION_ARGS)
 {
 	TelemetryAggState *state = PG_ARGISNULL(0) ? NULL : (TelemetryAggState *) PG_GETARG_POINTER(0);
+	MemoryContext cxt;
+	MemoryContext old;
+	ExpandedTelemetry *et;
+	char	   *pointer;
 
-	if (state == NULL || state->set.nseries == 0)
+	if (state == NULL || state->nseries == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_POINTER(telemetry_datum(&state->set));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "expanded telemetry", ALLOCSET_SMALL_SIZES);
+	et = MemoryContextAllocZero(cxt, sizeof(ExpandedTelemetry));
+	EOH_init_header(&et->hdr, &expanded_telemetry_methods, cxt);
+	old = MemoryContextSwitchTo(cxt);
+	agg_to_set(state, &et->set);
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * A read-only pointer to it in a chunk of the current context: the
+	 * aggregate keeps a result that is in its context as it is (a pointer
+	 * inside the object would be copied, and so flattened), and nothing
+	 * takes over a read-only object.
+	 */
+	pointer = palloc(EXPANDED_POINTER_SIZE);
+	memcpy(pointer, et->hdr.eoh_ro_ptr, EXPANDED_POINTER_SIZE);
+	PG_RETURN_POINTER(pointer);
 }
 
 /* ---------- progress of a settlement run ---------- */
@@ -658,15 +1036,18 @@ settle_progress(PG_FUNCTION_ARGS)
 
 /* ---------- deg.contract_lines ---------- */
 
-/* a series binned into the settlement intervals, with its derived fields */
+/*
+ * A series binned into the settlement intervals, field by field as formulas
+ * read them, with its derived fields.
+ */
 typedef struct BinnedSeries
 {
 	const TelemetrySeries *series;
 	int			nfields;		/* the series' fields, then netKWh and sessions */
 	int			net_field;		/* index of netKWh, or -1 */
 	int			sessions_field; /* index of sessions, or -1 */
-	Decimal    *values;			/* nbins x nfields */
-	bool	   *present;
+	Decimal   **values;			/* per field: its value in each interval, NULL until read */
+	bool	  **present;
 } BinnedSeries;
 
 /* a signal's values at the interval starts, kept across calls */
@@ -698,9 +1079,8 @@ typedef struct LinesCall
 /* where a dynamic slot's value comes from, per interval */
 typedef struct SlotFeed
 {
-	const Decimal *values;		/* value of interval b: values[b * stride] */
+	const Decimal *values;		/* value of interval b: values[b] */
 	const bool *present;
-	int			stride;
 } SlotFeed;
 
 typedef struct LinesBinding
@@ -715,13 +1095,12 @@ lines_bind(void *context, const ContractEvaluator *ev pg_attribute_unused(), int
 {
 	LinesBinding *b = (LinesBinding *) context;
 	const SlotFeed *feed = &b->feeds[slot];
-	int			at = b->bin * feed->stride;
 
-	if (feed->values == NULL || !feed->present[at])
+	if (feed->values == NULL || !feed->present[b->bin])
 		return;
 	value->kind = FORMULA_VALUE_NUMBER;
 	/* a shallow copy: the evaluator only reads slots */
-	value->number = feed->values[at];
+	value->number = feed->values[b->bin];
 }
 
 static void
@@ -792,17 +1171,12 @@ period_bins(LinesCall *call, const char *step, int64 start, int64 end)
 }
 
 static BinnedSeries *
-bin_series(List **binned, const TelemetrySeries *s, const LinesCall *call)
+binned_series(List **binned, const TelemetrySeries *s)
 {
 	ListCell   *lc;
 	BinnedSeries *b;
-	int64	   *counts;
-	TelemetryError err;
 	int			imported = telemetry_field_index(s, "importedKWh");
 	int			exported = telemetry_field_index(s, "exportedKWh");
-	int			nb = call->nbins;
-	int			i,
-				f;
 
 	foreach(lc, *binned)
 		if (((BinnedSeries *) lfirst(lc))->series == s)
@@ -812,50 +1186,76 @@ bin_series(List **binned, const TelemetrySeries *s, const LinesCall *call)
 	b->nfields = s->nfields;
 	b->net_field = (imported >= 0 && exported >= 0 && telemetry_field_index(s, "netKWh") < 0) ? b->nfields++ : -1;
 	b->sessions_field = telemetry_field_index(s, "sessions") < 0 ? b->nfields++ : -1;
-	b->values = palloc(sizeof(Decimal) * nb * b->nfields);
-	b->present = palloc0(sizeof(bool) * nb * b->nfields);
-	for (i = 0; i < nb * b->nfields; i++)
-		dec_init(&b->values[i]);
-
-	/* telemetry_bin writes rows of the series' own width: bin into a scratch array, then spread */
-	{
-		Decimal    *own = palloc(sizeof(Decimal) * nb * s->nfields);
-		bool	   *own_present = palloc(sizeof(bool) * nb * s->nfields);
-
-		for (i = 0; i < nb * s->nfields; i++)
-			dec_init(&own[i]);
-		counts = palloc(sizeof(int64) * nb);
-		if (!telemetry_bin(s, call->bins, nb, call->bins[nb], own, own_present, counts, &err))
-			telemetry_error(&err);
-		for (i = 0; i < nb; i++)
-			for (f = 0; f < s->nfields; f++)
-			{
-				b->values[i * b->nfields + f] = own[i * s->nfields + f];
-				b->present[i * b->nfields + f] = own_present[i * s->nfields + f];
-			}
-	}
-	for (i = 0; i < nb; i++)
-	{
-		Decimal    *row = &b->values[i * b->nfields];
-		bool	   *has = &b->present[i * b->nfields];
-
-		if (b->net_field >= 0 && has[imported] && has[exported])
-		{
-			DecError	derr;
-			DecStatus	st = dec_sub(&row[b->net_field], &row[imported], &row[exported], &derr);
-
-			if (st != DEC_OK)
-				decimal_report(st, &derr, "netKWh");
-			has[b->net_field] = true;
-		}
-		if (b->sessions_field >= 0 && counts[i] > 0)
-		{
-			dec_from_int64(&row[b->sessions_field], counts[i], NULL);
-			has[b->sessions_field] = true;
-		}
-	}
+	b->values = palloc0(sizeof(Decimal *) * b->nfields);
+	b->present = palloc0(sizeof(bool *) * b->nfields);
 	*binned = lappend(*binned, b);
 	return b;
+}
+
+/* field f of a binned series, binned the first time it is asked for */
+static void
+binned_field(BinnedSeries *b, int f, const LinesCall *call)
+{
+	const TelemetrySeries *s = b->series;
+	int			nb = call->nbins;
+	Decimal    *values;
+	bool	   *present;
+	TelemetryError err;
+	int			i;
+
+	if (b->values[f] != NULL)
+		return;
+	values = palloc(sizeof(Decimal) * nb);
+	present = palloc0(sizeof(bool) * nb);
+	for (i = 0; i < nb; i++)
+		dec_init(&values[i]);
+	if (f < s->nfields)
+	{
+		if (!telemetry_bin_field(s, f, call->bins, nb, call->bins[nb], values, present, NULL, &err))
+			telemetry_error(&err);
+	}
+	else if (f == b->net_field)
+	{
+		/* netKWh = importedKWh - exportedKWh where both are given */
+		int			imported = telemetry_field_index(s, "importedKWh");
+		int			exported = telemetry_field_index(s, "exportedKWh");
+
+		binned_field(b, imported, call);
+		binned_field(b, exported, call);
+		for (i = 0; i < nb; i++)
+			if (b->present[imported][i] && b->present[exported][i])
+			{
+				DecError	derr;
+				DecStatus	st = dec_sub(&values[i], &b->values[imported][i], &b->values[exported][i], &derr);
+
+				if (st != DEC_OK)
+					decimal_report(st, &derr, "netKWh");
+				present[i] = true;
+			}
+	}
+	else
+	{
+		/* sessions: how many observations start in the interval */
+		int64	   *counts = palloc(sizeof(int64) * nb);
+		Decimal    *scratch = palloc(sizeof(Decimal) * nb);
+		bool	   *scratch_present = palloc(sizeof(bool) * nb);
+
+		for (i = 0; i < nb; i++)
+			dec_init(&scratch[i]);
+		if (!telemetry_bin_field(s, 0, call->bins, nb, call->bins[nb], scratch, scratch_present, counts, &err))
+			telemetry_error(&err);
+		for (i = 0; i < nb; i++)
+		{
+			dec_free(&scratch[i]);
+			if (counts[i] > 0)
+			{
+				dec_from_int64(&values[i], counts[i], NULL);
+				present[i] = true;
+			}
+		}
+	}
+	b->values[f] = values;
+	b->present[f] = present;
 }
 
 static const SignalValues *
@@ -975,7 +1375,6 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 
 					feeds[k].values = sv->values;
 					feeds[k].present = sv->present;
-					feeds[k].stride = 1;
 				}
 			}
 			continue;
@@ -985,7 +1384,7 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 			series = find_series(tel, "telemetrySources.", s->name);
 			if (series)
 			{
-				BinnedSeries *b = bin_series(binned, series, call);
+				BinnedSeries *b = binned_series(binned, series);
 				int			f = telemetry_field_index(series, s->field);
 
 				if (f < 0 && strcmp(s->field, "netKWh") == 0)
@@ -994,9 +1393,9 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 					f = b->sessions_field;
 				if (f >= 0)
 				{
-					feeds[k].values = &b->values[f];
-					feeds[k].present = &b->present[f];
-					feeds[k].stride = b->nfields;
+					binned_field(b, f, call);
+					feeds[k].values = b->values[f];
+					feeds[k].present = b->present[f];
 				}
 			}
 		}
@@ -1014,7 +1413,6 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 			{
 				feeds[k].values = sv->values;
 				feeds[k].present = sv->present;
-				feeds[k].stride = 1;
 			}
 		}
 		else if (s->kind == FORMULA_REF_PARAMETER)
@@ -1023,24 +1421,191 @@ instance_feeds(LinesCall *call, int i, const TelemetrySet *tel, List **binned, S
 			series = find_series(tel, "", s->name);
 			if (series)
 			{
-				BinnedSeries *b = bin_series(binned, series, call);
+				BinnedSeries *b = binned_series(binned, series);
 
-				feeds[k].values = &b->values[0];
-				feeds[k].present = &b->present[0];
-				feeds[k].stride = b->nfields;
+				binned_field(b, 0, call);
+				feeds[k].values = b->values[0];
+				feeds[k].present = b->present[0];
 			}
 		}
 	}
 }
 
+/*
+ * An exact sum of a line's values over its intervals.  While the terms are
+ * short it is an integer at the largest scale seen (as numeric's sum keeps
+ * one), else a decimal; either way the result is what adding the decimals
+ * one by one gives, scale included.
+ */
+typedef struct LineSum
+{
+#ifdef HAVE_INT128
+	int128		digits;			/* the sum * 10^dscale, below 10^34 in magnitude */
+#endif
+	int			dscale;
+	bool		as_decimal;		/* the sum is in total */
+	Decimal		total;
+} LineSum;
+
+#ifdef HAVE_INT128
+#define SUM_LIMIT_EXP 34
+static int128 pow10_128[SUM_LIMIT_EXP + 4];
+#endif
+
 static void
-add_or_fail(Decimal *acc, const Decimal *v, const char *what)
+linesum_init(LineSum *sum)
+{
+#ifdef HAVE_INT128
+	if (pow10_128[0] == 0)
+	{
+		int			i;
+
+		pow10_128[0] = 1;
+		for (i = 1; i < SUM_LIMIT_EXP + 4; i++)
+			pow10_128[i] = pow10_128[i - 1] * 10;
+	}
+	sum->digits = 0;
+	sum->as_decimal = false;
+#else
+	sum->as_decimal = true;
+#endif
+	sum->dscale = 0;
+	dec_init(&sum->total);
+}
+
+#ifdef HAVE_INT128
+/* v * 10^v->dscale as an integer below 10^34 in magnitude, if it is one */
+static bool
+decimal_as_int128(const Decimal *v, int128 *out)
+{
+	const int16_t *d = dec_digits(v);
+	int			groups = (v->dscale + 3) / 4;
+	int128		m = 0;
+	int			i;
+
+	if (v->ndigits == 0)
+	{
+		*out = 0;
+		return true;
+	}
+	/* at most 32 decimal digits (8 base-10000 ones) before the scale is taken off */
+	if (v->weight + groups >= 8 || v->ndigits - 1 - v->weight > groups)
+		return false;
+	if (v->weight + groups < 4)
+	{
+		/* 16 digits or fewer: in 64 bits, without a 128-bit division */
+		uint64		m64 = 0;
+
+		for (i = 0; i < v->ndigits; i++)
+			m64 = m64 * 10000 + d[i];
+		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
+			m64 *= 10000;
+		switch (4 * groups - v->dscale)
+		{
+			case 1:
+				m64 /= 10;
+				break;
+			case 2:
+				m64 /= 100;
+				break;
+			case 3:
+				m64 /= 1000;
+				break;
+		}
+		m = (int128) m64;
+	}
+	else
+	{
+		for (i = 0; i < v->ndigits; i++)
+			m = m * 10000 + d[i];
+		for (i = v->ndigits - 1 - v->weight; i < groups; i++)
+			m *= 10000;
+		m /= pow10_128[4 * groups - v->dscale];
+	}
+	*out = v->sign == DEC_NEG ? -m : m;
+	return true;
+}
+
+/* the integer sum as a decimal */
+static void
+linesum_to_decimal(const LineSum *sum, Decimal *out)
+{
+	int			groups = (sum->dscale + 3) / 4;
+	int128		a = sum->digits < 0 ? -sum->digits : sum->digits;
+	int16		rev[12];
+	int16		digits[12];
+	int			n = 0,
+				i;
+	DecError	derr;
+	DecStatus	st;
+
+	a *= pow10_128[4 * groups - sum->dscale];
+	while (a > 0)
+	{
+		rev[n++] = (int16) (a % 10000);
+		a /= 10000;
+	}
+	for (i = 0; i < n; i++)
+		digits[i] = rev[n - 1 - i];
+	st = dec_from_wire(out, n, n - 1 - groups, sum->digits < 0 ? DEC_NEG : DEC_POS, sum->dscale, digits, &derr);
+	if (st != DEC_OK)
+		decimal_report(st, &derr, NULL);
+}
+#endif
+
+static void
+linesum_add(LineSum *sum, const Decimal *v, const char *what)
 {
 	DecError	derr;
-	DecStatus	st = dec_add(acc, acc, v, &derr);
+	DecStatus	st;
 
+#ifdef HAVE_INT128
+	if (!sum->as_decimal)
+	{
+		int128		m;
+		int			scale = Max(sum->dscale, v->dscale);
+
+		if (scale <= SUM_LIMIT_EXP && decimal_as_int128(v, &m))
+		{
+			int			up_sum = scale - sum->dscale;
+			int			up_term = scale - v->dscale;
+			int128		limit_sum = pow10_128[SUM_LIMIT_EXP - up_sum];
+			int128		limit_term = pow10_128[SUM_LIMIT_EXP - up_term];
+
+			if (sum->digits < limit_sum && sum->digits > -limit_sum && m < limit_term && m > -limit_term)
+			{
+				int128		r = sum->digits * pow10_128[up_sum] + m * pow10_128[up_term];
+
+				if (r < pow10_128[SUM_LIMIT_EXP] && r > -pow10_128[SUM_LIMIT_EXP])
+				{
+					sum->digits = r;
+					sum->dscale = scale;
+					return;
+				}
+			}
+		}
+		/* too long for the integer: on as a decimal */
+		linesum_to_decimal(sum, &sum->total);
+		sum->as_decimal = true;
+	}
+#endif
+	st = dec_add(&sum->total, &sum->total, v, &derr);
 	if (st != DEC_OK)
 		decimal_report(st, &derr, what);
+}
+
+/* the sum, into an initialized decimal */
+static void
+linesum_result(LineSum *sum, Decimal *out)
+{
+#ifdef HAVE_INT128
+	if (!sum->as_decimal)
+	{
+		linesum_to_decimal(sum, out);
+		return;
+	}
+#endif
+	dec_copy(out, &sum->total, NULL);
 }
 
 #define LINE_COLUMNS 18
@@ -1056,7 +1621,8 @@ contract_lines(PG_FUNCTION_ARGS)
 	RangeBound	lower,
 				upper;
 	bool		empty;
-	TelemetrySet tel;
+	TelemetrySet own;
+	const TelemetrySet *tel = NULL;
 	bool		has_tel = !PG_ARGISNULL(2);
 	List	   *binned = NIL;
 	const char *currency;
@@ -1087,12 +1653,18 @@ contract_lines(PG_FUNCTION_ARGS)
 				DatumGetTimestampTz(lower.val), DatumGetTimestampTz(upper.val));
 	load_signals(call, PG_ARGISNULL(3) ? NULL : (struct varlena *) PG_GETARG_POINTER(3), fcinfo->flinfo->fn_mcxt);
 
-	telemetry_init(&tel);
+	telemetry_init(&own);
 	if (has_tel)
 	{
-		struct varlena *v = PG_DETOAST_DATUM(PG_GETARG_DATUM(2));
+		/* telemetry_agg's result as it is; any other value deserialized */
+		tel = expanded_telemetry_set(PG_GETARG_DATUM(2));
+		if (tel == NULL)
+		{
+			struct varlena *v = PG_DETOAST_DATUM(PG_GETARG_DATUM(2));
 
-		telemetry_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), &tel, ERRCODE_DATA_CORRUPTED);
+			telemetry_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), &own, ERRCODE_DATA_CORRUPTED);
+			tel = &own;
+		}
 	}
 
 	currency = contract_evaluator_currency(call->ev);
@@ -1137,8 +1709,13 @@ contract_lines(PG_FUNCTION_ARGS)
 		{
 			SlotFeed   *feeds = palloc(sizeof(SlotFeed) * (contract_evaluator_nslots(call->ev, i) + 1));
 			LinesBinding binding;
+			LineSum		total_sum;
+			LineSum		quantity_sum;
 
-			instance_feeds(call, i, has_tel ? &tel : NULL, &binned, feeds);
+			linesum_init(&total_sum);
+			linesum_init(&quantity_sum);
+
+			instance_feeds(call, i, tel, &binned, feeds);
 			binding.feeds = feeds;
 			intervals = call->nbins;
 			for (b = 0; b < call->nbins; b++)
@@ -1152,14 +1729,18 @@ contract_lines(PG_FUNCTION_ARGS)
 				if (!contract_evaluator_eval(call->ev, i, lines_bind, &binding, &iv, &value, &q, &has_q))
 					continue;
 				valued++;
-				add_or_fail(&total, &value, info.id);
+				linesum_add(&total_sum, &value, info.id);
 				if (has_q)
 				{
-					add_or_fail(&quantity, &q, info.id);
+					linesum_add(&quantity_sum, &q, info.id);
 					any_quantity = true;
 				}
 			}
 			pfree(feeds);
+			linesum_result(&total_sum, &total);
+			linesum_result(&quantity_sum, &quantity);
+			dec_free(&total_sum.total);
+			dec_free(&quantity_sum.total);
 		}
 
 		memset(nulls, false, sizeof(nulls));
@@ -1254,7 +1835,7 @@ contract_lines(PG_FUNCTION_ARGS)
 		dec_free(&value);
 		dec_free(&q);
 	}
-	telemetry_free(&tel);
+	telemetry_free(&own);
 	progress_tick();
 	return (Datum) 0;
 }

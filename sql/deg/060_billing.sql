@@ -34,8 +34,10 @@ CREATE FUNCTION deg.telemetry_agg_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION deg.telemetry_agg_final(internal) RETURNS deg.telemetry
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- SSPACE: a contract-day of quarter-hour readings takes about a kilobyte; without it the
+-- planner takes 8 kB a group and a settlement's hash aggregate spills after some 16,000 contracts
 CREATE AGGREGATE deg.telemetry_agg(ref text, at tstzrange, fields text, VARIADIC "values" "any") (
-    SFUNC = deg.telemetry_agg_step, STYPE = internal,
+    SFUNC = deg.telemetry_agg_step, STYPE = internal, SSPACE = 1024,
     COMBINEFUNC = deg.telemetry_agg_combine,
     SERIALFUNC = deg.telemetry_agg_serialize, DESERIALFUNC = deg.telemetry_agg_deserialize,
     FINALFUNC = deg.telemetry_agg_final,
@@ -121,11 +123,14 @@ CREATE TABLE deg.charge_data_records (
     energy_kwh  numeric NOT NULL,
     cdr         jsonb,
     received_at timestamptz NOT NULL DEFAULT now(),
+    -- the contract the session was charged under (OCPI authorization_reference); NULL: a session
+    -- of the EVSE as a whole, billed to every contract whose source is the EVSE
+    contract_id text,
     CONSTRAINT charge_data_records_times CHECK (end_time > start_time),
     CONSTRAINT charge_data_records_energy CHECK (energy_kwh >= 0)
 );
 CREATE INDEX charge_data_records_evse_idx ON deg.charge_data_records (evse, start_time);
-COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions';
+COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions; to contract_id alone when it is set, else to every contract of the EVSE';
 SELECT pg_catalog.pg_extension_config_dump('deg.charge_data_records', '');
 
 CREATE TABLE deg.signal_values (
@@ -361,6 +366,7 @@ DECLARE
                          NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.contract_feeds f
                     JOIN deg.charge_data_records r ON r.evse = f.source_era
+                                                   AND (r.contract_id IS NULL OR r.contract_id = f.contract_id)
                    WHERE f.source_type = 'CHARGE_DATA_RECORD' AND tstzrange(r.start_time, r.end_time) && $1 AND %1$s
                      AND NOT EXISTS (SELECT 1 FROM deg.telemetry_bindings b
                                       WHERE b.contract_id = f.contract_id AND b.ref = f.ref)$q$,
@@ -424,7 +430,12 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg, pg_temp
 AS $$
 SELECT format($q$
-WITH feed AS (%1$s),
+WITH feed AS (%1$s
+UNION ALL
+-- a row of no series for every contract billed: each has a group, those without telemetry one of none
+SELECT c.contract_id, NULL::text, NULL::tstzrange, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric,
+       NULL::numeric, NULL::numeric, NULL::numeric
+  FROM deg.contracts c WHERE c.status <> 'PENDING' AND %3$s),
 telemetry AS (
     SELECT contract_id, deg.telemetry_agg(ref, at, fields, v1, v2, v3, v4, v5, v6) AS telemetry
       FROM feed GROUP BY contract_id),
@@ -439,8 +450,8 @@ signals AS (
                                                WHERE b.contract_id = f.contract_id AND b.ref = f.ref))),
 lines AS (
     SELECT c.contract_id, l.*
-      FROM deg.contracts c
-      LEFT JOIN telemetry t ON t.contract_id = c.contract_id
+      FROM telemetry t
+      JOIN deg.contracts c ON c.contract_id = t.contract_id
       CROSS JOIN LATERAL deg.contract_lines(c.body, $1, t.telemetry, (SELECT signals FROM signals)) l
      WHERE c.status <> 'PENDING' AND %3$s)
 SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_role, l.to_role,

@@ -47,8 +47,9 @@ CREATE TABLE deg.ledger (
     CONSTRAINT ledger_amount CHECK (amount >= 0 AND abs(signed_amount) = amount)
 );
 CREATE INDEX ledger_contract_idx ON deg.ledger (contract_id, entry_id);
-CREATE INDEX ledger_period_idx ON deg.ledger USING gist (period);
-CREATE INDEX ledger_key_idx ON deg.ledger (contract_id, period, kind, line);
+-- a period's entries (settle reads them all), and a line's; overlapping periods are found
+-- through the runs (an entry's period is its run's), so no GiST index is kept per entry
+CREATE INDEX ledger_key_idx ON deg.ledger (period, contract_id, kind, line);
 COMMENT ON TABLE deg.ledger IS 'append-only settlement ledger: payer pays payee amount; signed_amount is positive when the line''s from_role pays its to_role; quantity and amount of an adjustment are the change to the line it adjusts; digest chains each contract''s entries';
 COMMENT ON COLUMN deg.ledger.digest IS 'SHA-256 of the previous entry''s digest of the same contract and deg.ledger_entry_text of this entry';
 SELECT pg_catalog.pg_extension_config_dump('deg.ledger', '');
@@ -107,20 +108,23 @@ CREATE AGGREGATE deg.ledger_digest(prev bytea, entry text) (
 COMMENT ON AGGREGATE deg.ledger_digest(bytea, text) IS 'the digest chain over entries in window order, starting from prev';
 
 -- the text an entry's digest covers: every column but the digests, in a form
--- that does not depend on session settings
+-- that does not depend on session settings.  Every name is qualified and the
+-- function sets nothing, so that it is inlined into the statements that call
+-- it (settle's INSERT makes one per entry); STABLE because concat_ws is.
 CREATE FUNCTION deg.ledger_entry_text(entry_id bigint, run_id bigint, contract_id text, period tstzrange,
                                       kind text, line text, participant deg.era, from_role text, to_role text,
                                       payer_role text, payer deg.era, payee_role text, payee deg.era,
                                       amount numeric, signed_amount numeric, currency text, quantity numeric,
                                       adjusts bigint, recorded_at timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg, pg_temp
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT concat_ws('|', entry_id, run_id, contract_id, extract(epoch FROM lower(period)), extract(epoch FROM upper(period)),
-                     kind, line, coalesce(participant::text, ''), from_role, to_role, payer_role, payer::text,
-                     payee_role, payee::text, amount, signed_amount, currency, coalesce(quantity::text, ''),
-                     coalesce(adjusts::text, ''), extract(epoch FROM recorded_at))
+    SELECT pg_catalog.concat_ws('|', entry_id, run_id, contract_id, extract(epoch FROM pg_catalog.lower(period)),
+                                extract(epoch FROM pg_catalog.upper(period)), kind, line,
+                                coalesce(participant::pg_catalog.text, ''), from_role, to_role, payer_role,
+                                payer::pg_catalog.text, payee_role, payee::pg_catalog.text, amount, signed_amount,
+                                currency, coalesce(quantity::pg_catalog.text, ''), coalesce(adjusts::pg_catalog.text, ''),
+                                extract(epoch FROM recorded_at))
 $$;
 
 CREATE FUNCTION deg.ledger_verify(contract_id text DEFAULT NULL)
@@ -168,6 +172,8 @@ DECLARE
     n_lines integer;
     n_written integer;
     n_adjustments integer;
+    entry_ids regclass := pg_get_serial_sequence('deg.ledger', 'entry_id');
+    entry_floor bigint;
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'a settlement period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
@@ -197,9 +203,13 @@ BEGIN
         RAISE EXCEPTION 'another settlement run is in progress (backend %)', holder
             USING ERRCODE = '55P03', HINT = 'Runs are serialized; deg.settlement_progress shows the one running. Try again when it has finished.';
     END IF;
-    SELECT l.contract_id, l.period INTO bad FROM deg.ledger l
-     WHERE l.period && settle.period AND l.period <> settle.period
-       AND (settle.contract_ids IS NULL OR l.contract_id = ANY (settle.contract_ids))
+    SELECT l.contract_id, l.period INTO bad
+      FROM deg.settlement_runs r
+     CROSS JOIN LATERAL (SELECT e.contract_id, e.period FROM deg.ledger e
+                          WHERE e.period = r.period
+                            AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))
+                          LIMIT 1) l
+     WHERE r.period && settle.period AND r.period <> settle.period
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'period % overlaps period % already settled for contract %', period, bad.period, bad.contract_id
@@ -274,7 +284,9 @@ BEGIN
         OR (ch.first_entry IS NULL AND ch.delta = 0
             AND EXISTS (SELECT 1 FROM deg.contracts c WHERE c.contract_id = ch.contract_id AND c.status = 'ACTIVE'));
 
-    -- new entries, numbered in contract order and chained to each contract's last digest
+    -- new entries, numbered in contract order and chained to each contract's last digest; they all
+    -- come after entry_floor, so the checks below find them by key
+    entry_floor := coalesce(pg_sequence_last_value(entry_ids), 0);
     INSERT INTO deg.ledger (entry_id, run_id, contract_id, period, kind, line, participant, from_role, to_role,
                             payer_role, payer, payee_role, payee, amount, signed_amount, currency, quantity,
                             adjusts, recorded_at, prev_digest, digest)
@@ -289,7 +301,7 @@ BEGIN
                                              e.payee_role, e.payee, e.amount, e.signed_amount, e.currency,
                                              e.quantity, e.adjusts, e.recorded_at))
                        OVER (PARTITION BY e.contract_id ORDER BY e.entry_id) AS digest
-              FROM (SELECT nextval(pg_get_serial_sequence('deg.ledger', 'entry_id')) AS entry_id, o.*
+              FROM (SELECT nextval(entry_ids) AS entry_id, o.*
                       FROM (SELECT run.run_id AS run_id, ch.contract_id, settle.period AS period, ch.kind, ch.line,
                                    ch.participant, ch.from_role, ch.to_role,
                                    CASE WHEN ch.delta >= 0 THEN ch.from_role ELSE ch.to_role END AS payer_role,
@@ -316,16 +328,22 @@ BEGIN
            met = EXCLUDED.met, intervals = EXCLUDED.intervals, valued_intervals = EXCLUDED.valued_intervals,
            run_id = EXCLUDED.run_id;
 
-    -- before commit: every line's ledger total for the period is what was computed, every entry is
-    -- a whole number of the currency's minor unit, and per currency what the period's participants
-    -- pay is what they receive
-    SELECT l.contract_id, l.kind, l.line, l.signed_amount AS computed, t.total INTO bad
-      FROM deg_settle_lines l
-      LEFT JOIN LATERAL (SELECT sum(e.signed_amount) AS total FROM deg.ledger e
-                          WHERE e.contract_id = l.contract_id AND e.period = settle.period AND e.kind = l.kind
-                            AND e.line = l.line AND e.participant IS NOT DISTINCT FROM l.participant) t ON true
-     WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
-       AND coalesce(t.total, 0) <> l.signed_amount
+    -- before commit: every line's ledger total for the period is what was computed, every entry
+    -- written is a whole number of the currency's minor unit, and per currency what they pay is what
+    -- they receive
+    -- (computed lines and the period's entries grouped together by line: one pass over each, whatever
+    -- the statistics say of a ledger this transaction has just grown)
+    SELECT x.contract_id, x.kind, x.line, sum(x.computed) AS computed, sum(x.settled) AS total INTO bad
+      FROM (SELECT l.contract_id, l.kind, l.line, l.participant, l.signed_amount AS computed, 0 AS settled, true AS is_line
+              FROM deg_settle_lines l
+             WHERE l.kind <> 'metric' AND l.payer IS NOT NULL AND l.payee IS NOT NULL
+            UNION ALL
+            SELECT e.contract_id, e.kind, e.line, e.participant, 0, e.signed_amount, false
+              FROM deg.ledger e
+             WHERE e.period = settle.period
+               AND (settle.contract_ids IS NULL OR e.contract_id = ANY (settle.contract_ids))) x
+     GROUP BY x.contract_id, x.kind, x.line, x.participant
+    HAVING bool_or(x.is_line) AND sum(x.computed) <> sum(x.settled)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of % does not add up: % % % is % in the ledger, computed %', period,
@@ -333,13 +351,17 @@ BEGIN
             USING ERRCODE = '23514';
     END IF;
     SELECT e.entry_id, e.amount, e.currency INTO bad FROM deg.ledger e JOIN deg.currencies c ON c.code = e.currency
-     WHERE e.run_id = run.run_id AND e.amount <> deg.round_half_even(e.amount, c.minor_unit) LIMIT 1;
+     WHERE e.entry_id > entry_floor AND e.run_id = run.run_id AND e.amount <> deg.round_half_even(e.amount, c.minor_unit)
+     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of %: entry % of % % is not in whole minor units', period, bad.entry_id, bad.amount,
                         bad.currency USING ERRCODE = '23514';
     END IF;
+    -- (the period's earlier entries were checked by the runs that wrote them, and cannot change)
     SELECT x.currency, sum(x.net) AS imbalance INTO bad
-      FROM (SELECT n.currency, n.net FROM deg.net_positions n WHERE n.period = settle.period) x
+      FROM (SELECT e.currency, e.amount AS net FROM deg.ledger e WHERE e.entry_id > entry_floor AND e.run_id = run.run_id
+            UNION ALL
+            SELECT e.currency, -e.amount FROM deg.ledger e WHERE e.entry_id > entry_floor AND e.run_id = run.run_id) x
      GROUP BY x.currency HAVING sum(x.net) <> 0 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'settlement of % is not net-zero in %: off by %', period, bad.currency, bad.imbalance

@@ -3,6 +3,7 @@
  * settlement intervals (see telemetry.h).
  */
 #include "telemetry.h"
+#include "json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,13 @@ static uint16_t
 get_u16(const uint8_t *p)
 {
 	return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+static void
+put_u16_be(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t) (v >> 8);
+	p[1] = (uint8_t) v;
 }
 
 static void
@@ -115,13 +123,45 @@ check_name(const char *name, size_t len, const char *what, TelemetryError *err)
 		return fail(err, "%s is longer than %d bytes", what, TELEMETRY_MAX_NAME);
 	if (memchr(name, '\0', len) != NULL)
 		return fail(err, "%s contains a NUL byte", what);
+	/* names are printed as JSON text, which must read back */
+	if (!json_utf8_valid(name, len))
+		return fail(err, "%s is not valid UTF-8", what);
 	return true;
 }
 
+/* a (NUL-terminated) is the blen bytes of b; never reads past a's NUL */
 static bool
 same_name(const char *a, const char *b, size_t blen)
 {
-	return strlen(a) == blen && memcmp(a, b, blen) == 0;
+	size_t		i;
+
+	for (i = 0; i < blen; i++)
+		if (a[i] != b[i] || a[i] == '\0')
+			return false;
+	return a[blen] == '\0';
+}
+
+bool
+telemetry_check_names(const char *ref, size_t reflen, const char *const *fields,
+					  const size_t *fieldlens, int nfields, TelemetryError *err)
+{
+	int			i,
+				j;
+
+	if (!check_name(ref, reflen, "a series name", err))
+		return false;
+	if (nfields < 1 || nfields > TELEMETRY_MAX_FIELDS)
+		return fail(err, "series \"%.*s\" has %d fields; 1 to %d are allowed", SHOWN(reflen), ref,
+					nfields, TELEMETRY_MAX_FIELDS);
+	for (i = 0; i < nfields; i++)
+	{
+		if (!check_name(fields[i], fieldlens[i], "a field name", err))
+			return false;
+		for (j = 0; j < i; j++)
+			if (fieldlens[j] == fieldlens[i] && memcmp(fields[j], fields[i], fieldlens[i]) == 0)
+				return fail(err, "field \"%.*s\" is given twice", (int) fieldlens[i], fields[i]);
+	}
+	return true;
 }
 
 TelemetrySeries *
@@ -155,27 +195,8 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 		return s;
 	}
 
-	if (!check_name(ref, reflen, "a series name", err))
+	if (!telemetry_check_names(ref, reflen, fields, fieldlens, nfields, err))
 		return NULL;
-	if (nfields < 1 || nfields > TELEMETRY_MAX_FIELDS)
-	{
-		fail(err, "series \"%.*s\" has %d fields; 1 to %d are allowed", SHOWN(reflen), ref,
-			 nfields, TELEMETRY_MAX_FIELDS);
-		return NULL;
-	}
-	for (i = 0; i < nfields; i++)
-	{
-		int			j;
-
-		if (!check_name(fields[i], fieldlens[i], "a field name", err))
-			return NULL;
-		for (j = 0; j < i; j++)
-			if (fieldlens[j] == fieldlens[i] && memcmp(fields[j], fields[i], fieldlens[i]) == 0)
-			{
-				fail(err, "field \"%.*s\" is given twice", (int) fieldlens[i], fields[i]);
-				return NULL;
-			}
-	}
 	if (set->nseries >= TELEMETRY_MAX_SERIES)
 	{
 		fail(err, "more than %d series", TELEMETRY_MAX_SERIES);
@@ -183,7 +204,7 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 	}
 	if (set->nseries == set->capacity)
 	{
-		int			cap = set->capacity ? set->capacity * 2 : 4;
+		int			cap = set->capacity ? set->capacity * 2 : 1;	/* most sets have one or two series */
 		TelemetrySeries *grown = deg_realloc(set->series, sizeof(TelemetrySeries) * (size_t) cap);
 
 		if (grown == NULL)
@@ -197,6 +218,7 @@ telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 	s = &set->series[set->nseries];
 	memset(s, 0, sizeof(*s));
 	degbuf_init(&s->obs);
+	s->compact = set->compact;
 	s->ref = copy_name(ref, reflen);
 	for (i = 0; i < nfields && s->ref != NULL; i++)
 	{
@@ -237,6 +259,546 @@ telemetry_field_index(const TelemetrySeries *s, const char *field)
 	return -1;
 }
 
+/* ---------- values: numeric's wire format, digits and a scale, decimals ---------- */
+
+#define WIRE_POS 0x0000
+#define WIRE_NEG 0x4000
+#define COMPACT_MAX_GROUPS 4	/* base-10000 digits of compact digits: below 10^16 */
+#define COMPACT_LIMIT 10000000000000000ULL	/* 10^16 */
+#define COMPACT_MAX_DSCALE 126	/* the largest dscale a tag gives */
+#define COMPACT_ZEROS 128		/* tags from here: a count of trailing zeros follows */
+#define COMPACT_RAW 255			/* tag of a value kept in dec_send format */
+
+static const uint64_t pow10_u64[] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+	10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL
+};
+
+static int
+wire_int16(const uint8_t *p)
+{
+	int			v = (p[0] << 8) | p[1];
+
+	return v >= 0x8000 ? v - 0x10000 : v;
+}
+
+/*
+ * A value as digits, the scale they are at, and its dscale: value = m /
+ * 10^scale, shown with dscale >= scale places (the trailing zeros of
+ * 1.2340000 are not in m = 1234, scale 3, dscale 7).
+ */
+typedef struct Digits
+{
+	int64_t		m;				/* below 10^16 in magnitude */
+	int			scale;
+	int			dscale;
+} Digits;
+
+/*
+ * A dec_send value as digits: true for a normalized value (no leading or
+ * trailing zero digit, none beyond dscale) of at most 16 significant
+ * decimal digits and a dscale a tag can give; false otherwise (the value
+ * is then kept as it is).
+ */
+static bool
+wire_to_digits(const uint8_t *w, size_t len, Digits *out)
+{
+	int			n,
+				weight,
+				sign,
+				dscale,
+				fraction,
+				i;
+	uint64_t	a = 0;
+	int			scale;
+
+	if (len < 8)
+		return false;
+	n = wire_int16(w);
+	weight = wire_int16(w + 2);
+	sign = (w[4] << 8) | w[5];
+	dscale = (w[6] << 8) | w[7];
+	if (n < 0 || len != 8 + 2 * (size_t) n || (sign != WIRE_POS && sign != WIRE_NEG) ||
+		dscale > COMPACT_MAX_DSCALE)
+		return false;
+	out->dscale = dscale;
+	if (n == 0)
+	{
+		out->m = 0;
+		out->scale = 0;
+		return sign == WIRE_POS;
+	}
+	fraction = n - 1 - weight;	/* base-10000 digits after the point */
+	/* the digits, and the zero groups an integer ends with: at most 16 decimal digits */
+	if (n + (fraction < 0 ? -fraction : 0) > COMPACT_MAX_GROUPS)
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		int			d = wire_int16(w + 8 + 2 * i);
+
+		if (d < 0 || d >= 10000 || ((i == 0 || i == n - 1) && d == 0))
+			return false;
+		a = a * 10000 + (uint64_t) d;
+	}
+	for (i = fraction; i < 0; i++)
+		a *= 10000;
+	scale = fraction > 0 ? 4 * fraction : 0;
+	while (scale > 0 && a % 10 == 0)
+	{
+		a /= 10;
+		scale--;
+	}
+	if (scale > dscale)
+		return false;			/* a nonzero digit beyond dscale */
+	out->m = sign == WIRE_NEG ? -(int64_t) a : (int64_t) a;
+	out->scale = scale;
+	return true;
+}
+
+/*
+ * The base-10000 digits of a / 10^scale (a below 10^16), most significant
+ * first, normalized as numeric stores them: returns ndigits and sets
+ * *weight.
+ */
+static int
+digits_of(uint64_t a, int scale, int16_t *digits, int *weight)
+{
+	int16_t		groups[8];
+	int			fraction = (scale + 3) / 4;
+	int			ng = 0,
+				n,
+				i;
+
+	a *= pow10_u64[4 * fraction - scale];
+	while (a > 0)
+	{
+		groups[ng++] = (int16_t) (a % 10000);
+		a /= 10000;
+	}
+	if (ng == 0)
+	{
+		*weight = 0;
+		return 0;
+	}
+	*weight = ng - 1 - fraction;
+	/* trailing zero digits go; the leading one is not zero */
+	i = 0;
+	while (groups[i] == 0)
+		i++;
+	n = ng - i;
+	for (i = 0; i < n; i++)
+		digits[i] = groups[ng - 1 - i];
+	return n;
+}
+
+static uint64_t
+magnitude(int64_t m)
+{
+	return m < 0 ? (uint64_t) 0 - (uint64_t) m : (uint64_t) m;
+}
+
+/* a decimal of digits, without the general path's work buffers */
+static void
+decimal_of_digits(Decimal *d, const Digits *v)
+{
+	int16_t		digits[8];
+	int			weight;
+	int			n = digits_of(magnitude(v->m), v->scale, digits, &weight);
+
+	dec_free(d);
+	d->ndigits = n;
+	d->weight = weight;
+	d->dscale = v->dscale;
+	d->sign = (v->m < 0 && n > 0) ? DEC_NEG : DEC_POS;
+	memcpy(d->inline_digits, digits, sizeof(int16_t) * (size_t) n);
+}
+
+/* dec_send's bytes of digits: at most 18 (8 and five base-10000 digits) */
+static size_t
+wire_of_digits(const Digits *v, uint8_t *out)
+{
+	int16_t		digits[8];
+	int			weight;
+	int			n = digits_of(magnitude(v->m), v->scale, digits, &weight);
+	int			i;
+
+	put_u16_be(out, (uint16_t) n);
+	put_u16_be(out + 2, (uint16_t) (int16_t) weight);
+	put_u16_be(out + 4, (uint16_t) ((v->m < 0 && n > 0) ? WIRE_NEG : WIRE_POS));
+	put_u16_be(out + 6, (uint16_t) v->dscale);
+	for (i = 0; i < n; i++)
+		put_u16_be(out + 8 + 2 * i, (uint16_t) digits[i]);
+	return 8 + 2 * (size_t) n;
+}
+
+/*
+ * dec_recv, with a short cut for values already normalized (what numeric
+ * sends): the digits are taken as they are.
+ */
+static DecStatus
+wire_to_decimal(Decimal *d, const uint8_t *w, size_t len, DecError *err)
+{
+	int			n,
+				weight,
+				sign,
+				scale,
+				i;
+
+	if (len >= 8)
+	{
+		n = wire_int16(w);
+		weight = wire_int16(w + 2);
+		sign = (w[4] << 8) | w[5];
+		scale = (w[6] << 8) | w[7];
+		if (n >= 0 && n <= DEC_INLINE_DIGITS && len == 8 + 2 * (size_t) n &&
+			(sign == WIRE_POS || (sign == WIRE_NEG && n > 0)) && scale <= DEC_MAX_DSCALE &&
+			(n == 0 || (wire_int16(w + 8) > 0 && wire_int16(w + 8 + 2 * (n - 1)) > 0)))
+		{
+			int			fraction = n - 1 - weight;	/* digits after the point */
+			bool		normal = n == 0 || fraction <= 0 ||
+				4 * fraction <= scale ||
+				(fraction <= (scale + 3) / 4 &&
+				 wire_int16(w + 8 + 2 * (n - 1)) % (int) pow10_u64[4 * fraction - scale] == 0);
+
+			for (i = 0; normal && i < n; i++)
+				normal = wire_int16(w + 8 + 2 * i) >= 0 && wire_int16(w + 8 + 2 * i) < 10000;
+			if (normal)
+			{
+				dec_free(d);
+				d->ndigits = n;
+				d->weight = n == 0 ? 0 : weight;
+				d->dscale = scale;
+				d->sign = (uint16_t) sign;
+				for (i = 0; i < n; i++)
+					d->inline_digits[i] = (int16_t) wire_int16(w + 8 + 2 * i);
+				return DEC_OK;
+			}
+		}
+	}
+	return dec_recv(d, w, len, err);
+}
+
+/* ---------- compact records (telemetry.h) ---------- */
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t		n = 0;
+
+	while (v >= 0x80)
+	{
+		p[n++] = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t) v;
+	return n;
+}
+
+static bool
+get_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t	r = 0;
+	int			shift = 0;
+	size_t		p = *pos;
+
+	for (;;)
+	{
+		uint8_t		b;
+
+		if (p >= len || shift > 63)
+			return false;
+		b = buf[p++];
+		if (shift == 63 && b > 1)
+			return false;
+		r |= (uint64_t) (b & 0x7F) << shift;
+		if (!(b & 0x80))
+			break;
+		shift += 7;
+	}
+	*v = r;
+	*pos = p;
+	return true;
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+}
+
+static int64_t
+unzigzag(uint64_t v)
+{
+	return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
+}
+
+#define USECS 1000000
+#define TIMES_SAME_LENGTH 1		/* the record is as long as the one before */
+#define TIMES_SECONDS 2			/* start (and length) in whole seconds */
+#define TIMES_WIDE 4			/* the start follows the head in a varint of its own */
+
+/* a record's times after tail; moves tail */
+static size_t
+put_times(uint8_t *p, TelemetryCompactTail *tail, int64_t from, int64_t to)
+{
+	uint64_t	length = (uint64_t) to - (uint64_t) from;
+	bool		same = length == (uint64_t) tail->length;
+	bool		seconds = tail->end % USECS == 0 && from % USECS == 0 && (same || length % USECS == 0);
+	uint64_t	start = seconds ? zigzag(from / USECS - tail->end / USECS)
+		: zigzag((int64_t) ((uint64_t) from - (uint64_t) tail->end));
+	unsigned	flags = (same ? TIMES_SAME_LENGTH : 0) | (seconds ? TIMES_SECONDS : 0);
+	size_t		n;
+
+	if (start < ((uint64_t) 1 << 61))
+		n = put_varint(p, start << 3 | flags);
+	else
+	{
+		n = put_varint(p, flags | TIMES_WIDE);
+		n += put_varint(p + n, start);
+	}
+	if (!same)
+		n += put_varint(p + n, seconds ? length / USECS : length);
+	tail->end = to;
+	tail->length = (int64_t) length;
+	return n;
+}
+
+static bool
+get_times(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompactTail *tail, int64_t *from, int64_t *to)
+{
+	uint64_t	head,
+				start,
+				length;
+	uint64_t	unit;
+
+	if (!get_varint(buf, len, pos, &head))
+		return false;
+	unit = (head & TIMES_SECONDS) ? USECS : 1;
+	if (head & TIMES_WIDE)
+	{
+		if (head >> 3 != 0 || !get_varint(buf, len, pos, &start))
+			return false;
+	}
+	else
+		start = head >> 3;
+	if (head & TIMES_SAME_LENGTH)
+		length = (uint64_t) tail->length;
+	else
+	{
+		if (!get_varint(buf, len, pos, &length))
+			return false;
+		length *= unit;
+	}
+	/* wrapping arithmetic: a hostile value cannot overflow, and from < to is checked */
+	*from = (int64_t) ((uint64_t) tail->end + (uint64_t) unzigzag(start) * unit);
+	*to = (int64_t) ((uint64_t) *from + length);
+	if (length == 0 || *from >= *to)
+		return false;
+	tail->end = *to;
+	tail->length = (int64_t) length;
+	return true;
+}
+
+/* the most bytes a record's times take, and a value */
+#define COMPACT_TIMES_MAX 30
+#define COMPACT_VALUE_MAX(wirelen) ((wirelen) + 3 > 12 ? (wirelen) + 3 : 12)
+
+static size_t
+put_value(uint8_t *p, const uint8_t *wire, size_t len)
+{
+	Digits		v;
+	size_t		n = 0;
+
+	if (wire == NULL)
+		p[n++] = 0;
+	else if (wire_to_digits(wire, len, &v))
+	{
+		if (v.scale == v.dscale || v.m == 0)
+			p[n++] = (uint8_t) (v.dscale + 1);
+		else
+		{
+			p[n++] = (uint8_t) (COMPACT_ZEROS + v.dscale);
+			p[n++] = (uint8_t) (v.dscale - v.scale);
+		}
+		n += put_varint(p + n, zigzag(v.m));
+	}
+	else
+	{
+		p[n++] = COMPACT_RAW;
+		put_u16(p + n, (uint16_t) len);
+		memcpy(p + n + 2, wire, len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+/* the value at *pos: *kind 0 absent, 1 digits (in *v), 2 dec_send bytes (*wire, *wirelen) */
+static bool
+get_value(const uint8_t *buf, size_t len, size_t *pos, int *kind, Digits *v,
+		  const uint8_t **wire, size_t *wirelen, TelemetryError *err)
+{
+	uint8_t		tag;
+	uint64_t	z;
+
+	if (*pos >= len)
+		return fail(err, "truncated observation");
+	tag = buf[(*pos)++];
+	if (tag == 0)
+	{
+		*kind = 0;
+		return true;
+	}
+	if (tag == COMPACT_RAW)
+	{
+		if (len - *pos < 2)
+			return fail(err, "truncated observation");
+		*wirelen = get_u16(buf + *pos);
+		*pos += 2;
+		if (len - *pos < *wirelen)
+			return fail(err, "truncated observation");
+		*wire = buf + *pos;
+		*pos += *wirelen;
+		*kind = 2;
+		return true;
+	}
+	if (tag < COMPACT_ZEROS)
+		v->dscale = v->scale = tag - 1;
+	else
+	{
+		v->dscale = tag - COMPACT_ZEROS;
+		if (*pos >= len || buf[*pos] > v->dscale)
+			return fail(err, "invalid compact value");
+		v->scale = v->dscale - buf[(*pos)++];
+	}
+	if (v->dscale > COMPACT_MAX_DSCALE || !get_varint(buf, len, pos, &z))
+		return fail(err, "truncated or invalid compact value");
+	v->m = unzigzag(z);
+	if (magnitude(v->m) >= COMPACT_LIMIT)
+		return fail(err, "invalid value: more than 16 digits in a compact value");
+	*kind = 1;
+	return true;
+}
+
+bool
+telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from, int64_t to,
+					  const uint8_t *const *wire, const size_t *lens, TelemetryError *err)
+{
+	size_t		bound = COMPACT_TIMES_MAX;
+	uint8_t    *p;
+	size_t		n;
+	int			i;
+
+	if (from >= to)
+		return fail(err, "an observation ends before it starts");
+	for (i = 0; i < nfields; i++)
+	{
+		if (wire[i] != NULL && lens[i] > UINT16_MAX)
+			return fail(err, "a value is too long");
+		bound += wire[i] ? COMPACT_VALUE_MAX(lens[i]) : 1;
+	}
+	if (!degbuf_reserve(buf, bound))
+		return fail(err, "out of memory");
+	p = (uint8_t *) buf->data + buf->len;
+	n = put_times(p, tail, from, to);
+	for (i = 0; i < nfields; i++)
+		n += put_value(p + n, wire[i], lens[i]);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	return true;
+}
+
+/*
+ * One compact record's values at *pos: every one decoded into values (if
+ * not NULL), or only field only's into *one (only >= 0); the rest stepped
+ * over (their structure checked).
+ */
+static bool
+read_compact_values(const uint8_t *buf, size_t len, size_t *pos, int nfields,
+					Decimal *values, bool *present, int only, Decimal *one, TelemetryError *err)
+{
+	int			i;
+
+	for (i = 0; i < nfields; i++)
+	{
+		int			kind;
+		Digits		v;
+		const uint8_t *wire;
+		size_t		wirelen;
+
+		if (!get_value(buf, len, pos, &kind, &v, &wire, &wirelen, err))
+			return false;
+		if (present)
+			present[i] = kind != 0;
+		if (kind == 0 || (values == NULL && i != only))
+			continue;
+		if (kind == 1)
+			decimal_of_digits(values ? &values[i] : one, &v);
+		else
+		{
+			DecError	derr;
+
+			if (wire_to_decimal(values ? &values[i] : one, wire, wirelen, &derr) != DEC_OK)
+				return fail(err, "invalid value: %s", derr.message);
+		}
+	}
+	return true;
+}
+
+/* the record at *pos after *tail; moves *pos and *tail */
+static bool
+read_compact_record(const uint8_t *buf, size_t len, size_t *pos, TelemetryCompactTail *tail, int nfields,
+					int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+{
+	size_t		p = *pos;
+	TelemetryCompactTail t = *tail;
+
+	if (!get_times(buf, len, &p, &t, from, to))
+		return fail(err, "truncated or invalid observation times");
+	if (!read_compact_values(buf, len, &p, nfields, values, present, -1, NULL, err))
+		return false;
+	*pos = p;
+	*tail = t;
+	return true;
+}
+
+bool
+telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
+						 const TelemetryCompactTail *src_tail, TelemetryError *err)
+{
+	bool		own = (const char *) src == buf->data;
+	TelemetryCompactTail first = {0, 0};
+	TelemetryCompactTail after = *tail;
+	size_t		pos = 0;
+	int64_t		from,
+				to;
+	uint8_t		head[COMPACT_TIMES_MAX];
+	size_t		headlen;
+	TelemetryCompactTail end = *src_tail;
+
+	if (len == 0)
+		return true;
+
+	/*
+	 * The first record's times were counted from nothing: count them from
+	 * *tail.  The records after it count from it, and come as they are.
+	 */
+	if (!get_times(src, len, &pos, &first, &from, &to))
+		return fail(err, "truncated or invalid observation times");
+	headlen = put_times(head, &after, from, to);
+	/* reserve first: src may be buf's own bytes, which move when it grows */
+	if (!degbuf_reserve(buf, headlen + len - pos))
+		return fail(err, "out of memory");
+	if (own)
+		src = (const uint8_t *) buf->data;
+	memcpy(buf->data + buf->len, head, headlen);
+	memcpy(buf->data + buf->len + headlen, src + pos, len - pos);
+	buf->len += headlen + len - pos;
+	buf->data[buf->len] = '\0';
+	*tail = end;
+	return true;
+}
+
 /* ---------- observations ---------- */
 
 bool
@@ -252,6 +814,13 @@ telemetry_add(TelemetrySeries *s, int64_t from, int64_t to,
 	for (i = 0; i < s->nfields; i++)
 		if (wire[i] != NULL && lens[i] > UINT16_MAX)
 			return fail(err, "a value of \"%s\" is too long", s->ref);
+	if (s->compact)
+	{
+		if (!telemetry_compact_add(&s->obs, &s->compact_tail, s->nfields, from, to, wire, lens, err))
+			return false;
+		s->nobs++;
+		return true;
+	}
 	put_u64(head, (uint64_t) from);
 	put_u64(head + 8, (uint64_t) to);
 	degbuf_append(&s->obs, head, sizeof(head));
@@ -321,20 +890,18 @@ telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
  * Read one record at *pos of a series' buffer.  values may be NULL (skip
  * decoding); a decoded value is checked by dec_recv.
  */
+/*
+ * A version 1 record's values at *pos: every one decoded into values (if
+ * not NULL), or only field only's into *one (only >= 0); the rest stepped
+ * over.
+ */
 static bool
-read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
-			int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+read_values(const uint8_t *buf, size_t len, size_t *pos, int nfields, Decimal *values, bool *present,
+			int only, Decimal *one, TelemetryError *err)
 {
 	size_t		p = *pos;
 	int			i;
 
-	if (len - p < 16)
-		return fail(err, "truncated observation");
-	*from = (int64_t) get_u64(buf + p);
-	*to = (int64_t) get_u64(buf + p + 8);
-	p += 16;
-	if (*from >= *to)
-		return fail(err, "an observation ends before it starts");
 	for (i = 0; i < nfields; i++)
 	{
 		uint8_t		flag;
@@ -356,11 +923,11 @@ read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
 			p += 2;
 			if (len - p < n)
 				return fail(err, "truncated observation");
-			if (values)
+			if (values || i == only)
 			{
 				DecError	derr;
 
-				if (dec_recv(&values[i], buf + p, n, &derr) != DEC_OK)
+				if (wire_to_decimal(values ? &values[i] : one, buf + p, n, &derr) != DEC_OK)
 					return fail(err, "invalid value: %s", derr.message);
 			}
 			p += n;
@@ -370,11 +937,39 @@ read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
 	return true;
 }
 
+static bool
+read_times(const uint8_t *buf, size_t len, size_t *pos, int64_t *from, int64_t *to, TelemetryError *err)
+{
+	if (len - *pos < 16)
+		return fail(err, "truncated observation");
+	*from = (int64_t) get_u64(buf + *pos);
+	*to = (int64_t) get_u64(buf + *pos + 8);
+	*pos += 16;
+	if (*from >= *to)
+		return fail(err, "an observation ends before it starts");
+	return true;
+}
+
+static bool
+read_record(const uint8_t *buf, size_t len, size_t *pos, int nfields,
+			int64_t *from, int64_t *to, Decimal *values, bool *present, TelemetryError *err)
+{
+	size_t		p = *pos;
+
+	if (!read_times(buf, len, &p, from, to, err) ||
+		!read_values(buf, len, &p, nfields, values, present, -1, NULL, err))
+		return false;
+	*pos = p;
+	return true;
+}
+
 void
 telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s)
 {
 	c->series = s;
 	c->pos = 0;
+	c->tail.end = 0;
+	c->tail.length = 0;
 }
 
 bool
@@ -387,6 +982,9 @@ telemetry_next(TelemetryCursor *c, int64_t *from, int64_t *to,
 		err->message[0] = '\0';
 	if (c->pos >= s->obs.len)
 		return false;
+	if (s->compact)
+		return read_compact_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, &c->tail,
+								   s->nfields, from, to, values, present, err);
 	return read_record((const uint8_t *) s->obs.data, s->obs.len, &c->pos, s->nfields,
 					   from, to, values, present, err);
 }
@@ -409,9 +1007,42 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 							 s->nfields, err);
 		if (d == NULL)
 			return false;
+		if (s->obs.len == 0)
+			continue;
+		if (d->compact != s->compact)
+		{
+			/* different encodings: observation by observation */
+			TelemetryCursor c;
+			TelemetryError local;	/* a read error is told from the end by the message */
+			TelemetryError *e = err ? err : &local;
+			Decimal		values[TELEMETRY_MAX_FIELDS];
+			bool		present[TELEMETRY_MAX_FIELDS];
+			int64_t		from,
+						to;
+			bool		ok = true;
+
+			for (f = 0; f < s->nfields; f++)
+				dec_init(&values[f]);
+			telemetry_cursor_init(&c, s);
+			while (ok && telemetry_next(&c, &from, &to, values, present, e))
+				ok = telemetry_add_decimals(d, from, to, values, present, e);
+			for (f = 0; f < s->nfields; f++)
+				dec_free(&values[f]);
+			if (!ok || e->message[0] != '\0')
+				return false;
+			continue;
+		}
+		if (s->compact)
+		{
+			TelemetryCompactTail src_tail = s->compact_tail;	/* s may be d */
+
+			if (!telemetry_compact_append(&d->obs, &d->compact_tail, (const uint8_t *) s->obs.data,
+										  s->obs.len, &src_tail, err))
+				return false;
+		}
 		/* reserve first: when src is dst, the bytes to copy move with the buffer */
-		if (s->obs.len > 0 && (!degbuf_reserve(&d->obs, s->obs.len) ||
-							   !degbuf_append(&d->obs, s->obs.data, s->obs.len)))
+		else if (!degbuf_reserve(&d->obs, s->obs.len) ||
+				 !degbuf_append(&d->obs, s->obs.data, s->obs.len))
 			return fail(err, "out of memory");
 		d->nobs += s->nobs;
 	}
@@ -420,12 +1051,58 @@ telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err)
 
 /* ---------- serialized form ---------- */
 
-/*
- *   version                     1 byte
- *   nseries                     uint64
- *   per series: reflen uint16, ref, nfields 1 byte, per field: len uint16,
- *               name; nobs uint64, bytes uint64, the records
- */
+/* a compact series' records in version 1's encoding, appended to out; false if they are malformed */
+static bool
+compact_to_records(const TelemetrySeries *s, DegBuf *out)
+{
+	const uint8_t *buf = (const uint8_t *) s->obs.data;
+	size_t		len = s->obs.len;
+	size_t		pos = 0;
+	TelemetryCompactTail tail = {0, 0};
+	int64_t		from,
+				to;
+	int			f;
+
+	while (pos < len)
+	{
+		uint8_t		head[16];
+
+		if (!get_times(buf, len, &pos, &tail, &from, &to))
+			return false;
+		put_u64(head, (uint64_t) from);
+		put_u64(head + 8, (uint64_t) to);
+		degbuf_append(out, head, sizeof(head));
+		for (f = 0; f < s->nfields; f++)
+		{
+			uint8_t		value[3 + 18];
+			int			kind;
+			Digits		v;
+			const uint8_t *wire;
+			size_t		wirelen;
+
+			if (!get_value(buf, len, &pos, &kind, &v, &wire, &wirelen, NULL))
+				return false;
+			value[0] = kind != 0;
+			if (kind == 0)
+				degbuf_append(out, value, 1);
+			else if (kind == 1)
+			{
+				size_t		n = wire_of_digits(&v, value + 3);
+
+				put_u16(value + 1, (uint16_t) n);
+				degbuf_append(out, value, 3 + n);
+			}
+			else
+			{
+				put_u16(value + 1, (uint16_t) wirelen);
+				degbuf_append(out, value, 3);
+				degbuf_append(out, wire, wirelen);
+			}
+		}
+	}
+	return true;
+}
+
 bool
 telemetry_serialize(const TelemetrySet *set, DegBuf *out)
 {
@@ -454,6 +1131,19 @@ telemetry_serialize(const TelemetrySet *set, DegBuf *out)
 		}
 		put_u64(b, (uint64_t) s->nobs);
 		degbuf_append(out, b, 8);
+		if (s->compact)
+		{
+			/* written as version 1 records, their length filled in after */
+			size_t		at = out->len;
+
+			put_u64(b, 0);
+			degbuf_append(out, b, 8);
+			if (!compact_to_records(s, out))
+				return false;
+			if (!out->oom)
+				put_u64((uint8_t *) out->data + at, (uint64_t) (out->len - at - 8));
+			continue;
+		}
 		put_u64(b, (uint64_t) s->obs.len);
 		degbuf_append(out, b, 8);
 		if (s->obs.len > 0)
@@ -679,6 +1369,75 @@ telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_
 	return ok;
 }
 
+bool
+telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, int nbins, int64_t end,
+					Decimal *out, bool *present, int64_t *counts, TelemetryError *err)
+{
+	const uint8_t *buf = (const uint8_t *) s->obs.data;
+	size_t		len = s->obs.len;
+	size_t		pos = 0;
+	TelemetryCompactTail tail = {0, 0};
+	int64_t		from,
+				to;
+	TelemetryRule rule = telemetry_field_rule(s->fields[field]);
+	Decimal		value = DEC_INIT;
+	bool		ok = true;
+	int			b;
+
+	for (b = 0; b < nbins; b++)
+		present[b] = false;
+	if (counts)
+		for (b = 0; b < nbins; b++)
+			counts[b] = 0;
+	while (ok && pos < len)
+	{
+		int			bin;
+		bool		has[TELEMETRY_MAX_FIELDS];
+		Decimal    *dest;
+
+		if (s->compact)
+		{
+			if (!get_times(buf, len, &pos, &tail, &from, &to))
+			{
+				ok = fail(err, "%s: truncated or invalid observation times", s->ref);
+				break;
+			}
+		}
+		else if (!read_times(buf, len, &pos, &from, &to, err))
+		{
+			ok = false;
+			break;
+		}
+		bin = bin_of(starts, nbins, end, from);
+		/* the first value of a bin is decoded where it stays; the others beside it */
+		dest = (bin >= 0 && !present[bin]) ? &out[bin] : &value;
+		ok = s->compact ? read_compact_values(buf, len, &pos, s->nfields, NULL, has, bin >= 0 ? field : -1, dest, err)
+			: read_values(buf, len, &pos, s->nfields, NULL, has, bin >= 0 ? field : -1, dest, err);
+		if (!ok || bin < 0)
+			continue;
+		if (counts)
+			counts[bin]++;
+		if (!has[field])
+			continue;
+		if (!present[bin])
+			present[bin] = true;
+		else
+		{
+			DecError	derr;
+			DecStatus	st = DEC_OK;
+
+			if (rule == TELEMETRY_SUM)
+				st = dec_add(&out[bin], &out[bin], &value, &derr);
+			else if ((rule == TELEMETRY_MIN) == (dec_cmp(&value, &out[bin]) < 0))
+				st = dec_copy(&out[bin], &value, &derr);
+			if (st != DEC_OK)
+				ok = fail(err, "%s.%s: %s", s->ref, s->fields[field], derr.message);
+		}
+	}
+	dec_free(&value);
+	return ok;
+}
+
 typedef struct AtObservation
 {
 	int64_t		from;
@@ -731,6 +1490,11 @@ telemetry_at(const TelemetrySeries *s, int field, const int64_t *instants, int n
 	{
 		if (!has[field])
 			continue;
+		if (nobs == s->nobs)
+		{
+			ok = fail(err, "series \"%s\" holds more observations than it counts", s->ref);
+			break;
+		}
 		obs[nobs].from = from;
 		obs[nobs].to = to;
 		obs[nobs].seq = nobs;

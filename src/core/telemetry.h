@@ -40,6 +40,13 @@
 #define TELEMETRY_MAX_SERIES 65536
 #define TELEMETRY_FORMAT_VERSION 1
 
+/* the last compact record of a series: the next one is counted from it */
+typedef struct TelemetryCompactTail
+{
+	int64_t		end;			/* 0 before the first record */
+	int64_t		length;			/* to - from; 0 before the first record */
+} TelemetryCompactTail;
+
 typedef struct TelemetrySeries
 {
 	char	   *ref;
@@ -47,7 +54,10 @@ typedef struct TelemetrySeries
 	char	   *fields[TELEMETRY_MAX_FIELDS];
 	size_t		nobs;
 	DegBuf		obs;			/* records: from, to, then per field a present byte,
-								 * and if present a uint16 length and the wire bytes */
+								 * and if present a uint16 length and the wire bytes;
+								 * or compact records (below) */
+	bool		compact;		/* obs holds compact records */
+	TelemetryCompactTail compact_tail;	/* compact: the last record's end and length */
 } TelemetrySeries;
 
 typedef struct TelemetrySet
@@ -56,6 +66,7 @@ typedef struct TelemetrySet
 	int			capacity;
 	TelemetrySeries *series;
 	int			last;			/* the series last looked up (rows come in runs) */
+	bool		compact;		/* series added to the set keep compact records */
 } TelemetrySet;
 
 typedef struct TelemetryError
@@ -81,6 +92,9 @@ extern void telemetry_free(TelemetrySet *set);	/* set is empty again */
 extern TelemetrySeries *telemetry_series(TelemetrySet *set, const char *ref, size_t reflen,
 										 const char *const *fields, const size_t *fieldlens,
 										 int nfields, TelemetryError *err);
+/* the checks telemetry_series makes of a new series' names; false with err filled */
+extern bool telemetry_check_names(const char *ref, size_t reflen, const char *const *fields,
+								  const size_t *fieldlens, int nfields, TelemetryError *err);
 /* the series named ref, or NULL */
 extern const TelemetrySeries *telemetry_find(const TelemetrySet *set, const char *ref);
 /* the index of a field of a series, or -1 */
@@ -100,15 +114,53 @@ extern bool telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
 /* append every observation of src to dst (series matched by name) */
 extern bool telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err);
 
+/* the serialized form (version 1) of any set, compact series included */
 extern bool telemetry_serialize(const TelemetrySet *set, DegBuf *out);
 extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet *set,
 								  TelemetryError *err);
+
+/*
+ * Compact records, for sets built in memory from many rows (the billing
+ * aggregate keeps one per contract, so every byte counts):
+ *
+ *   head           varint: start << 3 | flags, start being zigzag(from -
+ *                  the previous record's end, or 0 before the first);
+ *                  flags 1: as long as the previous record (no length
+ *                  follows), 2: start and length in whole seconds (else
+ *                  microseconds), 4: start does not fit, and follows in a
+ *                  varint of its own (the head is then the flags alone)
+ *   length         varint: to - from (> 0), unless flag 1
+ *   per field      a tag byte: 0 absent; 1..127 a value of dscale tag - 1,
+ *                  then its digits (value * 10^dscale) as a zigzag varint;
+ *                  128..254 a value of dscale tag - 128 whose last z places
+ *                  are zeros: a byte z, then the digits (value * 10^(dscale
+ *                  - z)); 255 a uint16 length and the value in dec_send
+ *                  format (more than 16 significant digits, or dscale above
+ *                  126).  Digits are below 10^16 in magnitude.
+ *
+ * A quarter-hour reading of 1.234 kWh after the previous one takes six
+ * bytes instead of the forty-two of version 1.  Varints are little-endian
+ * base 128.  Compact records are read by telemetry_next like any others;
+ * telemetry_serialize writes them as version 1.
+ *
+ * telemetry_compact_add encodes one (wire as for telemetry_add) after
+ * *tail, and moves it; telemetry_compact_append appends a whole buffer of
+ * records that were counted from nothing (another series', with the same
+ * fields, whose last record is src_tail) after *tail.  Whoever reads
+ * compact records checks every bound as it goes.
+ */
+extern bool telemetry_compact_add(DegBuf *buf, TelemetryCompactTail *tail, int nfields, int64_t from,
+								  int64_t to, const uint8_t *const *wire, const size_t *lens,
+								  TelemetryError *err);
+extern bool telemetry_compact_append(DegBuf *buf, TelemetryCompactTail *tail, const uint8_t *src, size_t len,
+									 const TelemetryCompactTail *src_tail, TelemetryError *err);
 
 /* reading a series in the order observations were added */
 typedef struct TelemetryCursor
 {
 	const TelemetrySeries *series;
 	size_t		pos;
+	TelemetryCompactTail tail;	/* compact records: the one before */
 } TelemetryCursor;
 
 extern void telemetry_cursor_init(TelemetryCursor *c, const TelemetrySeries *s);
@@ -132,6 +184,15 @@ extern TelemetryRule telemetry_field_rule(const char *field);
  */
 extern bool telemetry_bin(const TelemetrySeries *s, const int64_t *starts, int nbins, int64_t end,
 						  Decimal *out, bool *present, int64_t *counts, TelemetryError *err);
+
+/*
+ * telemetry_bin for one field: out and present have nbins entries (out
+ * initialized decimals), counts (if not NULL) nbins observation counts.
+ * Only that field's values are decoded.
+ */
+extern bool telemetry_bin_field(const TelemetrySeries *s, int field, const int64_t *starts, int nbins,
+								int64_t end, Decimal *out, bool *present, int64_t *counts,
+								TelemetryError *err);
 
 /*
  * A signal's value in force at each of n instants (ascending): field's

@@ -2,14 +2,6 @@
 -- its telemetry and signals, written to the append-only ledger.
 CALL demo.stage('7. settlement');
 
--- This ledger holds one period. ANALYZE records a range column as having no
--- repeated values (n_distinct -1), so the planner expects one ledger row for
--- "period = the day", and settle's check before commit then searches the
--- period's GiST index once per line: 50 s and more on each re-run of this
--- day. Until that check is rewritten, the demo tells the planner what the
--- column holds (a statistic, not a way around settle).
-ALTER TABLE deg.ledger ALTER COLUMN period SET (n_distinct = 1);
-
 CREATE TABLE demo.runs AS
 SELECT 1 AS n, 'the day' AS what, r.* FROM deg.settle(demo.period()) r;
 ANALYZE deg.ledger;
