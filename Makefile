@@ -7,7 +7,8 @@
 #   make demo       deps, build, install, throwaway cluster, the main job
 #   make bench      deps, build, install, throwaway cluster, the benchmarks
 #   make memcheck   deps, build; every cluster suite against an AddressSanitizer
-#                   and UBSan build, then memory growth over a million rows
+#                   and UBSan build, pg_regress under valgrind, then memory
+#                   growth over a million rows
 #   make fuzz       the libFuzzer targets of src/core, FUZZ_SECONDS (60) each
 
 EXTENSION   = deg
