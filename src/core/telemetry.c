@@ -414,7 +414,7 @@ decimal_of_digits(Decimal *d, const Digits *v)
 	memcpy(d->inline_digits, digits, sizeof(int16_t) * (size_t) n);
 }
 
-/* dec_send's bytes of digits: at most 16 */
+/* dec_send's bytes of digits: at most 18 (8 and five base-10000 digits) */
 static size_t
 wire_of_digits(const Digits *v, uint8_t *out)
 {
@@ -1074,7 +1074,7 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 		degbuf_append(out, head, sizeof(head));
 		for (f = 0; f < s->nfields; f++)
 		{
-			uint8_t		value[3 + 16];
+			uint8_t		value[3 + 18];
 			int			kind;
 			Digits		v;
 			const uint8_t *wire;
