@@ -158,7 +158,7 @@ telemetry_in(PG_FUNCTION_ARGS)
 							 errmsg("invalid telemetry: series \"%s\" has more than %d fields", m->key,
 									TELEMETRY_MAX_FIELDS)));
 				fields[nfields] = key;
-				lens[nfields++] = strlen(key);
+				lens[nfields++] = o->members[k].keylen;	/* a \u0000 inside is refused by name */
 			}
 		}
 		if (nfields == 0)
@@ -277,8 +277,17 @@ telemetry_recv(PG_FUNCTION_ARGS)
 	TelemetrySet set;
 	const char *bytes = pq_getmsgbytes(buf, buf->len - buf->cursor);
 
+	Datum		value;
+
 	telemetry_from_bytes(bytes, buf->len - (bytes - buf->data), &set, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(telemetry_datum(&set));
+	value = PointerGetDatum(telemetry_datum(&set));
+
+	/*
+	 * A value received must be one the text input accepts (timestamps in
+	 * PostgreSQL's range, numbers the text form reads back): read it back
+	 * through its text form, which makes every check telemetry_in makes.
+	 */
+	return DirectFunctionCall1(telemetry_in, DirectFunctionCall1(telemetry_out, value));
 }
 
 PG_FUNCTION_INFO_V1(telemetry_send);

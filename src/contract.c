@@ -1178,7 +1178,8 @@ contract_missing(PG_FUNCTION_ARGS)
 	ContractModel *m = model_from_datum(DatumGetContractP(PG_GETARG_DATUM(0)));
 	ListCell   *lc;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	foreach(lc, model_missing(m))
 	{
 		MissingItem *item = lfirst(lc);
@@ -1229,7 +1230,8 @@ contract_participants(PG_FUNCTION_ARGS)
 	ContractModel *m = model_from_datum(DatumGetContractP(PG_GETARG_DATUM(0)));
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	for (i = 0; i < m->nentries; i++)
 	{
 		Datum		values[2];
@@ -2537,7 +2539,8 @@ formula_check_rows(FunctionCallInfo fcinfo, text *formula, const FormulaScope *s
 	FormulaProgram *p;
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	p = formula_compile(VARDATA_ANY(formula), VARSIZE_ANY_EXHDR(formula), scope, &warnings, &err);
 	if (p == NULL)
 	{

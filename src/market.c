@@ -646,7 +646,8 @@ deg_clear_market(PG_FUNCTION_ARGS)
 	Datum		price;
 	size_t		i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	market_from_arrays(fcinfo, &m, &arrays);
 	market_clear(&m, 0, &r, NULL);
 

@@ -91,6 +91,9 @@ json_number(ParseContext *pc, const JsonbValue *v, bool nonnegative)
 		FIELD_ERROR(pc, "\"%s\" must be a finite number of at most about 1e308", pc->field);
 	if (nonnegative && d < 0)
 		FIELD_ERROR(pc, "\"%s\" must not be negative, got %g", pc->field, d);
+	/* a tiny negative number underflows to -0, which would print as "-0" and read back as 0 */
+	if (d == 0)
+		d = 0;
 	return d;
 }
 
@@ -532,7 +535,8 @@ offer_from_json(const char *text)
 				curve = {0};
 	bool		has_tariff = false,
 				has_curve = false;
-	uint8		price_source = PRICE_SOURCE_GIVEN;
+	uint8		price_source = PRICE_SOURCE_GIVEN,
+				stated_source = PRICE_SOURCE_GIVEN;
 	VarPart		vp;
 	OfferDatum *d;
 	struct varlena *pv;
@@ -576,7 +580,8 @@ offer_from_json(const char *text)
 		}
 		else if (key_is(&key, "pricePerKWh"))
 		{
-			price = json_number(&pc, &val, true);
+			/* checked below: one derived from an offer curve may be negative */
+			price = json_number(&pc, &val, false);
 			flags |= OD_HAS_PRICE;
 		}
 		else if (key_is(&key, "currency"))
@@ -629,7 +634,21 @@ offer_from_json(const char *text)
 			flags |= OD_HAS_ATTRIBUTES;
 		}
 		else if (key_is(&key, "priceSource"))
-			;					/* derived on output; ignored on input */
+		{
+			/*
+			 * Written on output when the price was derived; reading it back
+			 * derives the price again from the same source, so that an
+			 * offer's text form reads back to the same offer.
+			 */
+			char	   *s = json_string(&pc, &val);
+
+			if (strcmp(s, "tariff") == 0)
+				stated_source = PRICE_SOURCE_TARIFF;
+			else if (strcmp(s, "offerCurve") == 0)
+				stated_source = PRICE_SOURCE_OFFER_CURVE;
+			else
+				FIELD_ERROR(&pc, "\"priceSource\" must be \"tariff\" or \"offerCurve\", not \"%s\"", s);
+		}
 		else
 		{
 			if (key_is(&key, "tariff") && is_object(&val))
@@ -651,16 +670,29 @@ offer_from_json(const char *text)
 		FIELD_ERROR(&pc, "\"minQuantityKWh\" %g exceeds \"maxQuantityKWh\" %g", min_kwh, max_kwh);
 	if ((flags & OD_HAS_MIN_KW) && (flags & OD_HAS_MAX_KW) && min_kw > max_kw)
 		FIELD_ERROR(&pc, "\"minPowerKW\" %g exceeds \"maxPowerKW\" %g", min_kw, max_kw);
+	if (stated_source != PRICE_SOURCE_GIVEN)
+		flags &= ~OD_HAS_PRICE;
 	if (!(flags & OD_HAS_PRICE))
 	{
 		uint32		derived_currency = 0;
 
-		if (has_tariff && tariff_indicative_price(&tariff, &price, &derived_currency))
+		if (has_tariff && stated_source != PRICE_SOURCE_OFFER_CURVE &&
+			tariff_indicative_price(&tariff, &price, &derived_currency))
 			price_source = PRICE_SOURCE_TARIFF, flags |= OD_HAS_PRICE;
-		else if (has_curve && curve_indicative_price(&curve, &price, &derived_currency))
+		else if (has_curve && stated_source != PRICE_SOURCE_TARIFF &&
+				 curve_indicative_price(&curve, &price, &derived_currency))
 			price_source = PRICE_SOURCE_OFFER_CURVE, flags |= OD_HAS_PRICE;
 		if (currency == 0)
 			currency = derived_currency;
+	}
+	if (stated_source != PRICE_SOURCE_GIVEN && price_source != stated_source)
+		FIELD_ERROR(&pc, "\"priceSource\" is \"%s\" but no price can be derived from %s",
+					stated_source == PRICE_SOURCE_TARIFF ? "tariff" : "offerCurve",
+					stated_source == PRICE_SOURCE_TARIFF ? "a \"tariff\"" : "an \"offerCurve\"");
+	if (price_source == PRICE_SOURCE_GIVEN && (flags & OD_HAS_PRICE) && price < 0)
+	{
+		pc.field = "pricePerKWh";
+		FIELD_ERROR(&pc, "\"%s\" must not be negative, got %g", pc.field, price);
 	}
 	if ((flags & OD_HAS_PRICE) && currency == 0)
 		FIELD_ERROR(&pc, "a price needs a \"currency\"");
@@ -730,6 +762,8 @@ append_number(StringInfo out, double v)
 {
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 
+	if (v == 0)
+		v = 0;					/* no "-0": JSON read through numeric has no negative zero */
 	double_to_shortest_decimal_buf(v, buf);
 	appendStringInfoString(out, buf);
 }
@@ -1472,7 +1506,8 @@ energy_match_explain(PG_FUNCTION_ARGS)
 	DegMatchResult results[DEG_MATCH_FIELDS];
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* not get_call_result_type: its catalog copies stay in per-query memory, per call */
+	InitMaterializedSRF(fcinfo, rsinfo && rsinfo->expectedDesc ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	match_datums(ic, od, results);
 	for (i = 0; i < DEG_MATCH_FIELDS; i++)
 	{

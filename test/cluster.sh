@@ -12,6 +12,11 @@
 #      DEG_PGBIN, DEG_PGDATA, DEG_CLUSTER_DIR for tests that restart the server;
 #   4. stops the server and removes the folder, also when COMMAND fails or
 #      the script is interrupted; exits with COMMAND's status.
+#
+# DEG_SERVER_ENV, if set, is a list of NAME=value words given to every
+# server process (test/memory/run.sh preloads AddressSanitizer this way):
+# the private postgres becomes a script that sets them and runs the real
+# binary, so a test that restarts the server keeps them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +66,11 @@ for f in "$sharedir"/extension/*; do
 	[ -e "$stage$sharedir/extension/$(basename "$f")" ] || ln -s "$f" "$stage$sharedir/extension/"
 done
 pgbin=$stage$bindir
+if [ -n "${DEG_SERVER_ENV:-}" ]; then
+	mv "$pgbin/postgres" "$pgbin/postgres.bin"
+	printf '#!/bin/sh\nexec env %s "$0.bin" "$@"\n' "$DEG_SERVER_ENV" >"$pgbin/postgres"
+	chmod 755 "$pgbin/postgres"
+fi
 
 # 2. a cluster on a unix socket
 mkdir -p "$pgdata" "$sock"

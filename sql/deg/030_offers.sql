@@ -186,25 +186,27 @@ GRANT INSERT, UPDATE, DELETE ON deg.offers TO deg_operator;
 CREATE FUNCTION deg.match(intent deg.energy_intent, k integer DEFAULT 10)
 RETURNS SETOF deg.offers
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     r record;
     taken integer := 0;
     last_value float8;
     candidates deg.offers[] := '{}';
+    -- a declared cursor is planned for its first rows (a FOR loop over a
+    -- query is planned for all of them: a scan and sort of every match)
+    best CURSOR FOR
+        SELECT o, intent OPERATOR(deg.<->) o.offer AS v
+          FROM deg.offers o
+         WHERE o.withdrawn_at IS NULL AND o.offer OPERATOR(deg.@@) intent
+         ORDER BY o.offer OPERATOR(deg.<->) intent;
 BEGIN
     IF k < 0 THEN
         RAISE EXCEPTION 'k must not be negative, got %', k USING ERRCODE = '22023';
     END IF;
     -- the index delivers offers by (price to the millionth, distance to 10 m);
     -- read past the k-th row while the value ties, then order exactly
-    FOR r IN
-        SELECT o, intent OPERATOR(deg.<->) o.offer AS v
-          FROM deg.offers o
-         WHERE o.withdrawn_at IS NULL AND o.offer OPERATOR(deg.@@) intent
-         ORDER BY o.offer OPERATOR(deg.<->) intent
-    LOOP
+    FOR r IN best LOOP
         EXIT WHEN taken >= k AND r.v > last_value;
         candidates := candidates || r.o;
         taken := taken + 1;

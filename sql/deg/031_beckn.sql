@@ -4,7 +4,7 @@
 CREATE FUNCTION deg.import_catalog(on_discover jsonb)
 RETURNS SETOF deg.energy_offer
 LANGUAGE plpgsql STABLE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     msg jsonb := jsonb_strip_nulls(coalesce(on_discover->'message', on_discover));
@@ -217,7 +217,7 @@ COMMENT ON FUNCTION deg.import_catalog(jsonb) IS 'the energy offers of a Beckn o
 CREATE FUNCTION deg.intent_from_discover(discover jsonb)
 RETURNS deg.energy_intent
 LANGUAGE plpgsql STABLE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     msg jsonb := jsonb_strip_nulls(coalesce(discover->'message', discover));

@@ -177,7 +177,7 @@ CREATE FUNCTION deg.status_list_create(list_id text, issuer text, entries intege
                                        purpose text DEFAULT 'revocation')
 RETURNS text
 LANGUAGE plpgsql VOLATILE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF entries < 131072 OR entries % 8 <> 0 THEN
@@ -196,7 +196,7 @@ CREATE FUNCTION deg.credential_issue(issuer text, secret_key bytea, subject deg.
                                      status_list text DEFAULT NULL)
 RETURNS deg.credential
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     doc jsonb;
@@ -258,7 +258,7 @@ COMMENT ON FUNCTION deg.credential_issue(text, bytea, deg.era, text[], jsonb, ti
 CREATE FUNCTION deg.credential_status(c deg.credential)
 RETURNS text
 LANGUAGE plpgsql STABLE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     list deg.status_lists;
@@ -283,7 +283,7 @@ COMMENT ON FUNCTION deg.credential_status(deg.credential) IS 'active, revoked, s
 CREATE FUNCTION deg.credential_revoke(c deg.credential)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     was boolean;
@@ -309,7 +309,7 @@ COMMENT ON FUNCTION deg.credential_revoke(deg.credential) IS 'set the credential
 CREATE FUNCTION deg.credential_check(c deg.credential, at timestamptz DEFAULT now(),
                                      OUT valid boolean, OUT reason text)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     iss deg.issuers;
@@ -361,7 +361,7 @@ COMMENT ON FUNCTION deg.credential_check(deg.credential, timestamptz) IS 'verify
 CREATE FUNCTION deg.status_list_credential(list_id text, secret_key bytea)
 RETURNS deg.credential
 LANGUAGE plpgsql STABLE STRICT
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     list deg.status_lists;

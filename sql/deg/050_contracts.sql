@@ -139,6 +139,8 @@ CREATE TABLE deg.contract_events (
     CONSTRAINT contract_events_kind CHECK (event IN ('created', 'filled', 'status'))
 );
 CREATE INDEX contract_events_contract_idx ON deg.contract_events (contract_id, event_id);
+-- the claim trigger looks up a claim's event (once per claim): without this, a scan of every event
+CREATE INDEX contract_events_claim_idx ON deg.contract_events (claim_id) WHERE claim_id IS NOT NULL;
 COMMENT ON TABLE deg.contract_events IS 'every contract creation, role fill and status change, with who and when (append-only)';
 SELECT pg_catalog.pg_extension_config_dump('deg.contract_events', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('deg.contract_events', 'event_id'), '');
@@ -146,7 +148,7 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('de
 -- the contracts table keeps status and body in step, and status moves only as allowed
 CREATE FUNCTION deg.contracts_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -192,7 +194,7 @@ CREATE TRIGGER contracts_guard BEFORE INSERT OR UPDATE ON deg.contracts
 
 CREATE FUNCTION deg.contract_events_append_only() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'deg.contract_events is append-only' USING ERRCODE = '55000';
@@ -204,7 +206,7 @@ CREATE TRIGGER contract_events_append_only BEFORE UPDATE OR DELETE ON deg.contra
 CREATE FUNCTION deg.claim_requirements(c deg.contract, offer_id text, role text)
 RETURNS SETOF jsonb
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT r FROM (
         SELECT r FROM jsonb_array_elements(coalesce(deg.contract_jsonb(c) #> '{credentials,requiredCredentials}', '[]')) r
@@ -219,7 +221,7 @@ COMMENT ON FUNCTION deg.claim_requirements(deg.contract, text, text) IS 'credent
 -- a claim: lock the contract, fill the role, check credentials, activate when ready
 CREATE FUNCTION deg.role_claims_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     k deg.contracts;
@@ -238,9 +240,12 @@ BEGIN
         RAISE EXCEPTION 'contract % does not exist', NEW.contract_id USING ERRCODE = '23503';
     END IF;
     -- a claim the contract already shows (a restored dump: the contract row comes back filled)
-    -- has nothing left to do
+    -- has nothing left to do; the same claim made twice goes on to be refused by contract_fill
     IF EXISTS (SELECT 1 FROM deg.contract_participants(k.body) p
-                WHERE p.role = NEW.role AND p.participant = NEW.participant) THEN
+                WHERE p.role = NEW.role AND p.participant = NEW.participant)
+       AND NOT EXISTS (SELECT 1 FROM deg.role_claims c
+                        WHERE c.contract_id = NEW.contract_id AND c.role = NEW.role
+                          AND c.participant = NEW.participant) THEN
         RETURN NEW;
     END IF;
     -- fill first: a claim that lost a race learns that the role is taken (23505)
@@ -303,7 +308,7 @@ CREATE TRIGGER role_claims_apply BEFORE INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_record() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     -- once per claim: a restored dump brings the claims' events with it
@@ -318,7 +323,7 @@ CREATE TRIGGER role_claims_record AFTER INSERT ON deg.role_claims
 
 CREATE FUNCTION deg.role_claims_immutable() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'role claims cannot be changed or removed; terminate the contract instead' USING ERRCODE = '55000';
@@ -331,14 +336,16 @@ CREATE FUNCTION deg.accept_offer(offer_id text, participant deg.era, inputs json
                                  credentials deg.credential[] DEFAULT '{}')
 RETURNS text
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     o deg.offers;
     template jsonb;
     new_id text;
 BEGIN
-    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id;
+    -- FOR SHARE: a withdrawal in progress is waited for and then seen, and one that comes later
+    -- waits until this acceptance has committed
+    SELECT * INTO o FROM deg.offers WHERE deg.offers.offer_id = accept_offer.offer_id FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'offer % does not exist', accept_offer.offer_id USING ERRCODE = '42704';
     END IF;

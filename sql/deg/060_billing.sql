@@ -123,11 +123,14 @@ CREATE TABLE deg.charge_data_records (
     energy_kwh  numeric NOT NULL,
     cdr         jsonb,
     received_at timestamptz NOT NULL DEFAULT now(),
+    -- the contract the session was charged under (OCPI authorization_reference); NULL: a session
+    -- of the EVSE as a whole, billed to every contract whose source is the EVSE
+    contract_id text,
     CONSTRAINT charge_data_records_times CHECK (end_time > start_time),
     CONSTRAINT charge_data_records_energy CHECK (energy_kwh >= 0)
 );
 CREATE INDEX charge_data_records_evse_idx ON deg.charge_data_records (evse, start_time);
-COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions';
+COMMENT ON TABLE deg.charge_data_records IS 'EV charging sessions (OCPI CDR fields; the whole CDR in cdr): billed as energyKWh, startTime, endTime, sessions; to contract_id alone when it is set, else to every contract of the EVSE';
 SELECT pg_catalog.pg_extension_config_dump('deg.charge_data_records', '');
 
 CREATE TABLE deg.signal_values (
@@ -173,7 +176,7 @@ COMMENT ON TABLE deg.contract_feeds IS 'the telemetry sources (with the ERA of t
 CREATE FUNCTION deg.contract_feed_list(c deg.contract)
 RETURNS TABLE (ref text, kind text, source_type text, source_era deg.era, signal_id text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT 'telemetrySources.' || (s->>'sourceId'), 'telemetry', s->>'sourceType',
            coalesce(s#>>'{source,era}', s#>>'{source,meterId}', s#>>'{source,evseId}', s->>'era')::deg.era, NULL
@@ -186,7 +189,7 @@ COMMENT ON FUNCTION deg.contract_feed_list(deg.contract) IS 'the telemetry sourc
 
 CREATE FUNCTION deg.contracts_feeds_sync() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.body::text = OLD.body::text THEN
@@ -224,7 +227,7 @@ SELECT pg_catalog.pg_extension_config_dump('deg.telemetry_bindings', '');
 -- a binding is checked when it is registered, not when billing runs
 CREATE FUNCTION deg.telemetry_bindings_check() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     feed deg.contract_feeds;
@@ -316,7 +319,7 @@ COMMENT ON TABLE deg.telemetry_removals IS 'rows removed from the tables settlem
 
 CREATE FUNCTION deg.telemetry_removals_log() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
@@ -402,7 +405,7 @@ COMMENT ON VIEW deg.contract_connections IS 'each telemetry source and input sig
 
 CREATE FUNCTION deg.contract_connected(contract_id text) RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT NOT EXISTS (SELECT 1 FROM deg.contract_connections c
                         WHERE c.contract_id = contract_connected.contract_id AND c.bound_to IS NULL)
@@ -438,7 +441,7 @@ COMMENT ON TYPE deg.billing_line IS 'one transfer: payer pays payee amount (>= 0
 -- that the aggregate over it runs on parallel workers.
 CREATE FUNCTION deg.billing_feed_sql(contracts text) RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     parts text[] := ARRAY[
@@ -456,6 +459,7 @@ DECLARE
                          NULL::numeric, NULL::numeric, NULL::numeric
                     FROM deg.contract_feeds f
                     JOIN deg.charge_data_records r ON r.evse = f.source_era
+                                                   AND (r.contract_id IS NULL OR r.contract_id = f.contract_id)
                    WHERE f.source_type = 'CHARGE_DATA_RECORD' AND tstzrange(r.start_time, r.end_time) && $1 AND %1$s
                      AND NOT EXISTS (SELECT 1 FROM deg.telemetry_bindings b
                                       WHERE b.contract_id = f.contract_id AND b.ref = f.ref)$q$,
@@ -516,7 +520,7 @@ COMMENT ON FUNCTION deg.billing_feed_sql(text) IS 'the statement that reads the 
 -- when negative.
 CREATE FUNCTION deg.billing_sql(contracts text) RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 SELECT format($q$
 WITH feed AS (%1$s
@@ -562,7 +566,7 @@ COMMENT ON FUNCTION deg.billing_sql(text) IS 'the statement computing the billin
 -- lines that cannot be settled: an unknown currency, an amount owed by or to an open role
 CREATE FUNCTION deg.billing_check(l record) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF l.currency IS NULL THEN
@@ -583,7 +587,7 @@ END $$;
 CREATE FUNCTION deg.contract_billing(contract_id text, period tstzrange)
 RETURNS SETOF deg.billing_line
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     l record;
@@ -614,7 +618,7 @@ RETURNS TABLE (metric text, value numeric, target_min numeric, target_max numeri
                penalty numeric, currency text, penalty_payer_role text, penalty_payer deg.era,
                penalty_payee_role text, penalty_payee deg.era)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
@@ -644,7 +648,7 @@ CREATE FUNCTION deg.contract_feed_rows(contract_id text, period tstzrange)
 RETURNS TABLE (ref text, at tstzrange, fields text,
                v1 numeric, v2 numeric, v3 numeric, v4 numeric, v5 numeric, v6 numeric)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE 'SELECT q.ref, q.at, q.fields, q.v1, q.v2, q.v3, q.v4, q.v5, q.v6 FROM ('

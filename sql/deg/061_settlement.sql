@@ -82,7 +82,7 @@ SELECT pg_catalog.pg_extension_config_dump('deg.quality_results', '');
 
 CREATE FUNCTION deg.ledger_append_only() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME::regclass
@@ -96,7 +96,7 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON deg.ledger
 -- a finished run is history
 CREATE FUNCTION deg.settlement_runs_guard() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR OLD.finished_at IS NOT NULL THEN
@@ -145,7 +145,7 @@ $$;
 CREATE FUNCTION deg.ledger_verify(contract_id text DEFAULT NULL)
 RETURNS TABLE (contract_id text, entry_id bigint, problem text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     -- each entry checked on its own (its digest covers its stored prev_digest and
     -- its content) and against its predecessor (prev_digest is the previous
@@ -182,7 +182,7 @@ COMMENT ON FUNCTION deg.ledger_verify(text) IS 'ledger entries whose digest does
  */
 CREATE FUNCTION deg.settle_changed(period tstzrange, since deg.settlement_runs) RETURNS SETOF text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     snap pg_snapshot := since.inputs_snapshot;
@@ -258,7 +258,7 @@ COMMENT ON FUNCTION deg.settle_changed(tstzrange, deg.settlement_runs) IS 'the c
 CREATE FUNCTION deg.settle(period tstzrange, contract_ids text[] DEFAULT NULL, force boolean DEFAULT false)
 RETURNS deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     run deg.settlement_runs;
@@ -281,6 +281,14 @@ DECLARE
 BEGIN
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'a settlement period must be a non-empty bounded range, not %', period USING ERRCODE = '22023';
+    END IF;
+    -- a run must see what the run before it committed once it holds the lock: only READ COMMITTED
+    -- takes a new snapshot per statement; under REPEATABLE READ or SERIALIZABLE a snapshot older
+    -- than the last run would bill its lines again and chain to a stale digest
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'deg.settle must run at isolation level READ COMMITTED, not %', upper(current_setting('transaction_isolation'))
+            USING ERRCODE = '25001',
+                  HINT = 'Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction: a snapshot taken before the last run committed would bill its lines again.';
     END IF;
     -- the library defines the settings: load it before reading them
     PERFORM deg.settle_progress('waiting', 0, 0);
@@ -565,7 +573,7 @@ COMMENT ON FUNCTION deg.settle(tstzrange, text[], boolean) IS 'settle a period f
 -- the start of the period of length len that holds t
 CREATE FUNCTION deg.period_start(t timestamptz, len interval) RETURNS timestamptz
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 BEGIN
     IF len = interval '1 month' THEN
@@ -583,7 +591,7 @@ COMMENT ON FUNCTION deg.period_start(timestamptz, interval) IS 'the start of the
 CREATE FUNCTION deg.settle_due(period_length interval DEFAULT '1 day', collection_delay interval DEFAULT NULL)
 RETURNS SETOF deg.settlement_runs
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     delay interval;
@@ -625,7 +633,7 @@ CREATE FUNCTION deg.schedule_settlement(job_name text, schedule text, period_len
                                         collection_delay interval DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     job bigint;
@@ -646,7 +654,7 @@ COMMENT ON FUNCTION deg.schedule_settlement(text, text, interval, interval) IS '
 
 CREATE FUNCTION deg.unschedule_settlement(job_name text) RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     done boolean;

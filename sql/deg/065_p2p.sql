@@ -6,7 +6,7 @@
 -- a role input's value: DEG writes both {"type": ..., "value": v} and v
 CREATE FUNCTION deg.input_value(v jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT CASE WHEN jsonb_typeof(v) = 'object' AND v ? 'value' AND v ? 'type' THEN v->'value' ELSE v END
 $$;
@@ -15,7 +15,7 @@ COMMENT ON FUNCTION deg.input_value(jsonb) IS 'a role input''s value, whether wr
 -- a number a role input gives, for everyone or (an object keyed by ERA) for one participant
 CREATE FUNCTION deg.input_number(inputs jsonb, name text, participant deg.era DEFAULT NULL) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT CASE jsonb_typeof(deg.input_value(inputs->name))
                 WHEN 'number' THEN (deg.input_value(inputs->name) #>> '{}')::numeric
@@ -28,7 +28,7 @@ COMMENT ON FUNCTION deg.input_number(jsonb, text, deg.era) IS 'the number a role
 CREATE FUNCTION deg.contract_seats(c deg.contract)
 RETURNS TABLE (role text, participant deg.era, inputs jsonb)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
     SELECT r->>'role', (r->>'filledBy')::deg.era, coalesce(r->'roleInputs', '{}')
       FROM jsonb_array_elements(deg.contract_jsonb(c)->'roles') r
@@ -45,7 +45,7 @@ COMMENT ON FUNCTION deg.contract_seats(deg.contract) IS 'the filled seats of a c
  */
 CREATE FUNCTION deg.p2p_trade_cap_check(c deg.contract) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     seller deg.era;
@@ -107,7 +107,7 @@ COMMENT ON VIEW deg.p2p_trades IS 'fixed-price P2P trades: seller meter, seller,
  */
 CREATE FUNCTION deg.allocate_trades(period tstzrange, contract_ids text[] DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     m deg.era;

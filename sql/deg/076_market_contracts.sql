@@ -53,7 +53,7 @@ CREATE TRIGGER market_setpoints_truncated AFTER TRUNCATE ON deg.market_setpoints
 CREATE FUNCTION deg.capped_curve(curve jsonb, grid_operator jsonb, participant deg.era, hours numeric)
 RETURNS deg.offer_curve
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     export_room numeric := (deg.input_number(grid_operator, 'seller_trade_cap', participant)
@@ -80,7 +80,7 @@ COMMENT ON FUNCTION deg.capped_curve(jsonb, jsonb, deg.era, numeric) IS 'an offe
 
 CREATE FUNCTION deg.clear_contract(contract_id text, clearing_interval tstzrange) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, deg
+SET search_path = pg_catalog, deg, pg_temp
 AS $$
 DECLARE
     k deg.contracts;

@@ -57,10 +57,20 @@ lon_gap(double a, double b)
 }
 
 /*
+ * What rounding can change in a haversine term: a few 1e-15 (degrees to
+ * radians, the differences, sin and cos each off by an ulp or so).  Near
+ * the antipode, where asin is steep, that is tens of centimetres.
+ */
+#define GEO_HAVERSINE_SLACK 1e-14
+
+/*
  * sin^2(d/2) = sin^2(dlat/2) + cos(lat1) cos(lat2) sin^2(dlon/2), and over the
  * box each term is at least its value at the box's smallest latitude gap, its
  * smallest cos(lat2) (cos is concave on [-90, 90], so an endpoint) and its
- * smallest longitude gap; the sum of those minima is a lower bound.
+ * smallest longitude gap; the sum of those minima is a lower bound.  Less
+ * GEO_HAVERSINE_SLACK, so that it stays below what geo_distance_m computes
+ * for a point of the box (which the match rule uses) despite rounding: an
+ * index scan must not miss what a plain scan finds.
  */
 double
 geo_box_min_distance_m(double lat, double lon, const GeoBox *box)
@@ -88,5 +98,5 @@ geo_box_min_distance_m(double lat, double lon, const GeoBox *box)
 	if (cosmin < 0.0)
 		cosmin = 0.0;
 	return central_angle_to_m(haversine_term(dlat * DEG2RAD, cos(lat * DEG2RAD), cosmin,
-											 dlon * DEG2RAD));
+											 dlon * DEG2RAD) - GEO_HAVERSINE_SLACK);
 }

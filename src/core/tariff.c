@@ -2998,6 +2998,7 @@ price_period(Pricer *pr, const TariffPeriod *p, int64_t pe)
 	const Tariff *t = pr->t;
 	int64_t		ts = p->start;
 	int			k;
+	bool		after_kwh_cut = false;	/* a piece of this period ended at a kWh bound */
 
 	D(pr, dec_copy(&pr->rem[V_ENERGY], &p->energy, NULL));
 	D(pr, dec_copy(&pr->rem[V_TIME], &p->time, NULL));
@@ -3034,20 +3035,30 @@ price_period(Pricer *pr, const TariffPeriod *p, int64_t pe)
 						break;
 				if (k < t->nkwh_bounds)
 				{
-					/* constant power: the bound is reached at ts + (b - cum) / E * (pe - ts) */
+					/*
+					 * constant power over the period [ps, pe) of energy E: the
+					 * bound is reached at ps + (b - cum0) / E * (pe - ps), cum0
+					 * the session energy before the period (cum less what the
+					 * period gave so far), rounded up to a microsecond
+					 */
 					next_kwh = k;
 					D(pr, dec_sub(&pr->a, &t->kwh_bounds[k], &pr->cum, NULL));
-					D(pr, dec_from_int64(&pr->b, pe - ts, NULL));
+					D(pr, dec_add(&pr->a, &pr->a, &p->energy, NULL));
+					D(pr, dec_sub(&pr->a, &pr->a, &pr->rem[V_ENERGY], NULL));
+					D(pr, dec_from_int64(&pr->b, pe - p->start, NULL));
 					D(pr, dec_mul(&pr->a, &pr->a, &pr->b, NULL));
-					D(pr, dec_div_round(&pr->c, &pr->a, &pr->rem[V_ENERGY], 0, DEC_ROUND_CEIL, NULL));
+					D(pr, dec_div_round(&pr->c, &pr->a, &p->energy, 0, DEC_ROUND_CEIL, NULL));
 					if (pr->ok && dec_cmp(&pr->c, &pr->b) < 0)
 					{
 						int64_t		q = 0;
 
 						D(pr, dec_to_int64(&pr->c, &q, NULL));
-						if (pr->ok && ts + q < te)
+						/* the bound lies ahead of cum, so the piece is never empty */
+						if (pr->ok && p->start + q <= ts)
+							q = ts - p->start + 1;
+						if (pr->ok && p->start + q < te)
 						{
-							te = ts + q;
+							te = p->start + q;
 							kwh_cut = true;
 						}
 					}
@@ -3079,6 +3090,28 @@ price_period(Pricer *pr, const TariffPeriod *p, int64_t pe)
 				if (pr->ok)
 					trim_scale(&pr->share[k]);
 			}
+			if (after_kwh_cut && !dec_is_zero(&pr->rem[V_ENERGY]))
+			{
+				/*
+				 * After a cut at a kWh bound (at the microsecond after the
+				 * exact instant) the energy still follows the period's
+				 * constant power: E (te - ps) / (pe - ps) less what the
+				 * period gave so far, never below 0 or above what is left.
+				 */
+				D(pr, dec_from_int64(&pr->b, te - p->start, NULL));
+				D(pr, dec_from_int64(&pr->c, pe - p->start, NULL));
+				D(pr, dec_mul(&pr->a, &p->energy, &pr->b, NULL));
+				D(pr, dec_div_round(&pr->share[V_ENERGY], &pr->a, &pr->c, TARIFF_SPLIT_SCALE,
+									DEC_ROUND_HALF_EVEN, NULL));
+				D(pr, dec_sub(&pr->share[V_ENERGY], &pr->share[V_ENERGY], &p->energy, NULL));
+				D(pr, dec_add(&pr->share[V_ENERGY], &pr->share[V_ENERGY], &pr->rem[V_ENERGY], NULL));
+				if (pr->ok && dec_sign(&pr->share[V_ENERGY]) < 0)
+					dec_free(&pr->share[V_ENERGY]);
+				if (pr->ok && dec_cmp(&pr->share[V_ENERGY], &pr->rem[V_ENERGY]) > 0)
+					D(pr, dec_copy(&pr->share[V_ENERGY], &pr->rem[V_ENERGY], NULL));
+				if (pr->ok)
+					trim_scale(&pr->share[V_ENERGY]);
+			}
 			if (next_kwh >= 0)
 			{
 				/* exactly at the bound; never past it, so the piece's element stays right */
@@ -3100,6 +3133,8 @@ price_period(Pricer *pr, const TariffPeriod *p, int64_t pe)
 						"the session crosses more than %d tariff boundaries", TARIFF_MAX_PIECES);
 		if (te >= pe)
 			return true;
+		if (kwh_cut)
+			after_kwh_cut = true;
 		ts = te;
 	}
 }
@@ -3134,7 +3169,16 @@ apply_step(Pricer *pr, Acc *acc, bool energy)
 	D(pr, dec_from_int64(&pr->b, mult, NULL));
 	D(pr, dec_mul(&units, &acc->volume, &pr->b, NULL));
 	D(pr, dec_from_int64(&pr->b, c->step_size, NULL));
-	D(pr, dec_div_round(&pr->a, &units, &pr->b, 0, DEC_ROUND_CEIL, NULL));
+
+	/*
+	 * The ceiling is taken on the volume rounded to 1e-9 of a unit: each
+	 * piece's share carries the split's rounding (at most TARIFF_MAX_PIECES
+	 * x 0.5e-20 kWh or hours in all, under 2e-12 Wh or s), which must not
+	 * cost a whole step when the volume is a multiple of it.  A volume just
+	 * above a multiple leaves a negative extra, which is not charged.
+	 */
+	D(pr, dec_round(&pr->c, &units, 9, DEC_ROUND_HALF_EVEN, NULL));
+	D(pr, dec_div_round(&pr->a, &pr->c, &pr->b, 0, DEC_ROUND_CEIL, NULL));
 	D(pr, dec_mul(&pr->a, &pr->a, &pr->b, NULL));
 	D(pr, dec_sub(&pr->a, &pr->a, &units, NULL));
 	if (pr->ok && dec_sign(&pr->a) > 0)

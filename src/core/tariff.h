@@ -39,7 +39,9 @@
  *  - step_size: per dimension, the session total of the priced volume is
  *    rounded up to a multiple of the step_size (Wh for ENERGY, seconds for
  *    the times) of the price component that priced the last piece with
- *    volume; the extra is charged at that component's price and VAT.
+ *    volume; the extra is charged at that component's price and VAT.  The
+ *    volume is taken to 1e-9 Wh or s for that, so that the rounding of the
+ *    proportional split never costs a whole step.
  *  - min_price and max_price bound total_cost only (excl. VAT by the
  *    excl_vat bound, incl. VAT by the incl_vat bound when given); the
  *    per-dimension totals stay as computed.

@@ -3,6 +3,7 @@
  * settlement intervals (see telemetry.h).
  */
 #include "telemetry.h"
+#include "json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,6 +123,9 @@ check_name(const char *name, size_t len, const char *what, TelemetryError *err)
 		return fail(err, "%s is longer than %d bytes", what, TELEMETRY_MAX_NAME);
 	if (memchr(name, '\0', len) != NULL)
 		return fail(err, "%s contains a NUL byte", what);
+	/* names are printed as JSON text, which must read back */
+	if (!json_utf8_valid(name, len))
+		return fail(err, "%s is not valid UTF-8", what);
 	return true;
 }
 
@@ -410,7 +414,7 @@ decimal_of_digits(Decimal *d, const Digits *v)
 	memcpy(d->inline_digits, digits, sizeof(int16_t) * (size_t) n);
 }
 
-/* dec_send's bytes of digits: at most 16 */
+/* dec_send's bytes of digits: at most 18 (8 and five base-10000 digits) */
 static size_t
 wire_of_digits(const Digits *v, uint8_t *out)
 {
@@ -1096,7 +1100,7 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 		degbuf_append(out, head, sizeof(head));
 		for (f = 0; f < s->nfields; f++)
 		{
-			uint8_t		value[3 + 16];
+			uint8_t		value[3 + 18];
 			int			kind;
 			Digits		v;
 			const uint8_t *wire;

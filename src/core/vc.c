@@ -288,6 +288,11 @@ vc_sign(const JsonNode *unsecured, const JsonNode *options,
 		goto oom;
 	if (!json_get(config, "proofPurpose") && !set_string(config, "proofPurpose", "assertionMethod"))
 		goto oom;
+	/*
+	 * The proof's @context is the document's: one given in the options is
+	 * replaced, or dropped when the document has none (vc_prepare refuses a
+	 * proof @context the document's does not start with).
+	 */
 	ctx = json_get(unsecured, "@context");
 	if (ctx != NULL)
 	{
@@ -296,6 +301,8 @@ vc_sign(const JsonNode *unsecured, const JsonNode *options,
 		if (copy == NULL || !json_object_set(config, "@context", 8, copy))
 			goto oom;
 	}
+	else
+		json_free(json_object_remove(config, "@context", 8));
 	if (!vc_hash_data(config, unsecured, hash_data))
 		goto oom;
 	if (!ed25519_sign(secret, secretlen, hash_data, sizeof(hash_data), sig, &eerr))

@@ -59,7 +59,8 @@ extern Ed25519Verdict vc_verify(const VcProof *proof, const uint8_t *pk, size_t 
 /*
  * Sign an unsecured document: returns a new document with a proof built from
  * options (type and cryptosuite are set when absent; the document's @context
- * is copied into the proof), or NULL with a message in err.
+ * is copied into the proof, and an @context in options dropped when the
+ * document has none), or NULL with a message in err.
  */
 extern JsonNode *vc_sign(const JsonNode *unsecured, const JsonNode *options,
 						 const uint8_t *secret, size_t secretlen,

@@ -9,7 +9,7 @@ CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 SET TimeZone = 'UTC';
 
-SELECT plan(60);
+SELECT plan(61);
 
 -- Money rounding written out independently of deg: half to even at the given
 -- number of places, symmetric around zero.
@@ -95,6 +95,14 @@ SELECT results_eq($$SELECT * FROM pg_temp.lines('ev-2', '[2024-12-15, 2024-12-16
              ('penalty', 'averageChargingPower', 'SELLER', 'ecopower-charging.example.com', 'BUYER', 'fleet-7.example.com',
               25.00, 'INR', NULL)$$,
     'hourly lines: 18 x 19.845 kWh = 357.21, 3 sessions x 10 = 30.00, and the SELLER pays the penalty to the BUYER');
+-- a session charged under a contract (OCPI authorization_reference) is billed to that contract alone
+INSERT INTO deg.charge_data_records (session_id, evse, start_time, end_time, energy_kwh, contract_id) VALUES
+    ('ev2-d', 'IN*ECO*BTM*01*TYPE2*A', '2024-12-15 13:00', '2024-12-15 13:30', 7, 'ev-other'),
+    ('ev2-e', 'IN*ECO*BTM*01*TYPE2*A', '2024-12-15 14:00', '2024-12-15 14:30', 1, 'ev-2');
+SELECT results_eq($$SELECT line, amount, quantity FROM pg_temp.lines('ev-2', '[2024-12-15, 2024-12-16)') WHERE kind = 'flow'$$,
+    $$VALUES ('1', 375.21, 20.845), ('2', 40.00, NULL::numeric)$$,
+    'sessions of the EVSE: those charged under another contract are not billed, those under this one are');
+DELETE FROM deg.charge_data_records WHERE session_id IN ('ev2-d', 'ev2-e');
 
 -- ============ 2. fixed-price P2P with wheeling (SPEC.md sections 7 and 12) ============
 CREATE FUNCTION pg_temp.p2p(id text, flows text) RETURNS deg.contract LANGUAGE sql AS $$

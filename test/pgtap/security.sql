@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 
-SELECT plan(16);
+SELECT plan(21);
 
 CREATE FUNCTION pg_temp.contract(id text, buyer text) RETURNS deg.contract LANGUAGE sql AS $$
     SELECT ('{"contractId": "' || id || '", "status": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z",
@@ -38,6 +38,11 @@ SELECT results_eq($$SELECT contract_id, amount FROM deg.ledger WHERE contract_id
     'and only the ledger lines it pays or receives');
 SELECT results_eq($$SELECT DISTINCT contract_id FROM deg.contract_events WHERE contract_id LIKE 'sec-%'$$, $$VALUES ('sec-1')$$,
     'and only its contracts'' events');
+SELECT is((SELECT count(*)::int FROM deg.contract_events WHERE contract_id = 'sec-2'), 0,
+    'another contract''s events cannot be asked for by id');
+SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'deg' AND p.prosecdef AND p.proname LIKE '%visible%'), 0,
+    'no definer function answers whether an ERA takes part in a contract the caller cannot see');
 SELECT results_eq($$SELECT participant::text, net FROM deg.net_positions WHERE period = '[2024-01-01 00:00+00, 2024-01-02 00:00+00)' ORDER BY 1$$,
     $$VALUES ('home-1.example.com', -6.00), ('utility.example.com', 6.00)$$,
     'the analyst views show it only its own lines');
@@ -70,6 +75,26 @@ SELECT is((SELECT count(*)::int FROM deg.ledger WHERE contract_id LIKE 'sec-%'),
 SELECT lives_ok($$SELECT deg.settle('[2024-01-01 00:00+00, 2024-01-02 00:00+00)', ARRAY['sec-1', 'sec-2'])$$,
     'and runs settlements (as the extension''s owner: the ledger stays closed to direct writes)');
 RESET ROLE;
+
+-- the catalog: every SECURITY DEFINER function pins its search_path, temporary objects last, and
+-- none but trigger functions (which cannot be called directly) is executable by PUBLIC
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'deg'::regnamespace AND p.prosecdef
+              AND NOT coalesce('search_path=pg_catalog, deg, pg_temp' = ANY (p.proconfig), false)),
+    NULL, 'every SECURITY DEFINER function runs with search_path pg_catalog, deg, pg_temp');
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'deg'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype
+              AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                           WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')),
+    NULL, 'no SECURITY DEFINER function is executable by PUBLIC');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY 1) FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'deg'::regnamespace
+              AND p.proname IN ('credential_issue', 'credential_sign', 'credential_revoke', 'status_list_create',
+                                'status_list_credential', 'contract_sign', 'settle', 'settle_due', 'schedule_settlement',
+                                'unschedule_settlement', 'clear_contract', 'allocate_trades', 'accept_offer')
+              AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                           WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')),
+    NULL, 'issuing, signing, revoking, settling, clearing and accepting are not granted to PUBLIC');
 
 -- a user's own function in public named like one deg calls does not change what deg computes
 CREATE FUNCTION public.round_half_even(x numeric, scale integer) RETURNS numeric LANGUAGE sql AS 'SELECT 999::numeric';

@@ -135,7 +135,7 @@ BEGIN
     END LOOP;
 END $$;
 
-SELECT plan(17);
+SELECT plan(19);
 
 -- ============ 1. two runs started together ============
 CREATE TEMP TABLE pids AS SELECT pg_temp.connect('run_a') AS a, pg_temp.connect('run_b') AS b;
@@ -221,6 +221,18 @@ SELECT results_eq($$SELECT (SELECT count(*) FROM deg.ledger), (SELECT count(*) F
     'the run killed halfway left the ledger, the runs and the quality results unchanged');
 SELECT results_eq($$SELECT contracts, entries_written FROM deg.settle('[2024-06-07, 2024-06-08)', (SELECT ids FROM ids))$$,
     $$VALUES (2001, 2001)$$, 'its lock is gone: the period settles in full on the next run');
+
+-- ============ a run inside a REPEATABLE READ transaction ============
+-- its snapshot could predate the last run's commit and bill the same lines again: refused
+SELECT pg_temp.connect('iso');
+SELECT dblink_exec('iso', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT throws_ok($$SELECT * FROM dblink('iso', 'SELECT run_id FROM deg.settle(''[2024-06-07, 2024-06-08)'')') t(run_id bigint)$$,
+    '25001', NULL, 'a run under REPEATABLE READ is refused (25001): it must see the last run''s entries');
+SELECT dblink_exec('iso', 'ROLLBACK');
+SELECT dblink_exec('iso', 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+SELECT throws_ok($$SELECT * FROM dblink('iso', 'SELECT run_id FROM deg.settle(''[2024-06-07, 2024-06-08)'')') t(run_id bigint)$$,
+    '25001', NULL, 'and so is one under SERIALIZABLE');
+SELECT dblink_exec('iso', 'ROLLBACK');
 
 SELECT * FROM finish();
 

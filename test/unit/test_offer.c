@@ -412,6 +412,57 @@ test_key_properties(void)
 	CHECK(offerkey_penalty(&leaves[0], &leaves[0]) < 1e-2, "no penalty to add an identical entry");
 }
 
+/*
+ * Found by fuzz_offer: the box bound could exceed geo_distance_m of a point
+ * in the box by rounding (one ulp here, up to 0.27 m near the antipode), so
+ * an inner index key rejected an intent whose radius is exactly an offer's
+ * distance although the offer matches.  No tolerance: the match rule and
+ * the index must agree to the bit.
+ */
+static void
+test_box_bound_rounding(void)
+{
+	DegOffer	a = base_offer(),
+				b = base_offer();
+	DegIntent	in = open_intent();
+	OfferKey	u,
+				leaf;
+	bool		recheck;
+	int			i,
+				bad = 0;
+
+	a.lat = b.lat = 89.999999997029988;
+	a.lon = b.lon = 179.99999999405998;
+	b.price = 33;
+	in.has_point = true;
+	in.lat = -57.529411764705877;
+	in.lon = -115.05882352941175;
+	in.radius_m = deg_match_distance_m(&in, &b);
+	CHECK(in.radius_m == 16404544.777842503, "the distance: %.17g", in.radius_m);
+	CHECK(deg_match(&in, &b, true, NULL), "the offer at exactly the radius matches");
+	offerkey_from_offer(&u, &a);
+	offerkey_from_offer(&leaf, &b);
+	offerkey_union(&u, &leaf);
+	CHECK(offerkey_consistent(&u, &in, &recheck), "the key above it is consistent");
+
+	/* points near the antipode of the query, each a box of its own */
+	for (i = 0; i < 200000; i++)
+	{
+		GeoBox		box;
+		double		lat = urand(-90, 90),
+					lon = urand(-180, 180);
+
+		box.lat_lo = box.lat_hi = fmax(-90, fmin(90, -lat + urand(-1e-6, 1e-6)));
+		box.lon_lo = lon + 180 + urand(-1e-6, 1e-6);
+		if (box.lon_lo > 180)
+			box.lon_lo -= 360;
+		box.lon_hi = box.lon_lo;
+		if (geo_box_min_distance_m(lat, lon, &box) > geo_distance_m(lat, lon, box.lat_lo, box.lon_lo))
+			bad++;
+	}
+	CHECK(bad == 0, "near the antipode the box bound stays below the distance (%d violations)", bad);
+}
+
 int
 main(void)
 {
@@ -421,5 +472,6 @@ main(void)
 	test_match_rules();
 	test_order();
 	test_key_properties();
+	test_box_bound_rounding();
 	return unit_done("offer");
 }

@@ -1562,6 +1562,95 @@ test_totals_json(void)
 	tariff_totals_free(&tot);
 }
 
+/*
+ * Found by fuzz_tariff_price: after a cut at a kWh bound (placed at the
+ * microsecond after the exact instant) the rest of the period's energy was
+ * spread over the shorter remainder, so a later piece got about power x
+ * 1 us too much: 2.9e-10 kWh here, and a different cost than the same
+ * session with that period reported as two halves.  Energy now follows
+ * the period's constant power from its start.  Both costs are the exact
+ * one up to the rounding of the split (each piece's energy to
+ * TARIFF_SPLIT_SCALE places, a few 1e-20 kWh at 1.0228 EUR).
+ */
+static void
+test_kwh_cut_keeps_constant_power(void)
+{
+	static const char tariff_json[] =
+		"{\"currency\":\"EUR\",\"elements\":["
+		"{\"price_components\":[{\"type\":\"ENERGY\",\"price\":1.0228,\"step_size\":1}],"
+		"\"restrictions\":{\"start_time\":\"12:00\",\"min_kwh\":16,\"max_kwh\":35.6}},"
+		"{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0,\"step_size\":1}]}]}";
+	/* 35 kWh from 07:25 to 19:11 UTC (05:25 to 17:11 local), 35 more in a minute */
+	static const char whole[] =
+		"2024-03-31T07:25:00Z 2024-03-31T19:13:00Z; 2024-03-31T07:25:00Z ENERGY=35; "
+		"2024-03-31T19:11:00Z ENERGY=35; 2024-03-31T19:12:00Z ENERGY=0";
+	static const char halves[] =
+		"2024-03-31T07:25:00Z 2024-03-31T19:13:00Z; 2024-03-31T07:25:00Z ENERGY=17.5; "
+		"2024-03-31T13:18:00Z ENERGY=17.5; 2024-03-31T19:11:00Z ENERGY=35; 2024-03-31T19:12:00Z ENERGY=0";
+
+	/*
+	 * Element 1 prices 14:00 to 19:11 UTC (12:00 local on, cum past 16
+	 * kWh) and 0.6 kWh of the next period (up to 35.6 kWh): (35 * 311 /
+	 * 706 + 0.6) * 1.0228, to 30 places
+	 */
+	static const char exact[] = "16.383053937677053824362606232295";
+	int32_t		offset = -7200;
+	TariffTotals a,
+				b;
+	Decimal		d = DEC_INIT,
+				w = DEC_INIT,
+				tol = DEC_INIT;
+
+	tariff_totals_init(&a);
+	tariff_totals_init(&b);
+	dec_from_text(&w, exact, strlen(exact), NULL);
+	dec_from_text(&tol, "1e-19", 5, NULL);
+	CHECK(price(tariff_json, whole, fixed_offset, &offset, &a), "kWh cut: priced");
+	CHECK(price(tariff_json, halves, fixed_offset, &offset, &b), "kWh cut: halves priced");
+	dec_sub(&d, &a.total_energy_cost.excl_vat, &w, NULL);
+	dec_abs(&d, &d, NULL);
+	CHECK(dec_cmp(&d, &tol) <= 0, "kWh cut: energy cost %s, want %s", show(&a.total_energy_cost.excl_vat), exact);
+	dec_sub(&d, &b.total_energy_cost.excl_vat, &w, NULL);
+	dec_abs(&d, &d, NULL);
+	CHECK(dec_cmp(&d, &tol) <= 0, "kWh cut: the same period as two halves costs %s, want %s",
+		  show(&b.total_energy_cost.excl_vat), exact);
+	dec_free(&d);
+	dec_free(&w);
+	dec_free(&tol);
+	tariff_totals_free(&a);
+	tariff_totals_free(&b);
+}
+
+/*
+ * Found by fuzz_tariff_price: the step_size ceiling was taken on the priced
+ * volume as the pieces' shares add up, and a share is rounded at
+ * TARIFF_SPLIT_SCALE places.  Here the first 20 minutes (up to 1 kWh of 9,
+ * no TIME price) are 0.33333333333333333333 h of the 3 h, so the priced
+ * rest read as 2.66666666666666666667 h = 9600.000000000000000012 s and
+ * was rounded up to 9660 s: a whole step (0.06 EUR) for a rounding error,
+ * and the same session reported in two periods cost differently.  9600 s
+ * is a multiple of 60.
+ */
+static void
+test_step_after_split_rounding(void)
+{
+	static const char tariff_json[] =
+		"{\"currency\":\"EUR\",\"elements\":["
+		"{\"price_components\":[{\"type\":\"TIME\",\"price\":3.6,\"step_size\":60}],"
+		"\"restrictions\":{\"min_kwh\":1}},"
+		"{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0,\"step_size\":1}]}]}";
+	static const char spec[] =
+		"2024-03-31T00:00:00Z 2024-03-31T03:00:00Z; 2024-03-31T00:00:00Z ENERGY=9 TIME=3";
+	TariffTotals tot;
+
+	tariff_totals_init(&tot);
+	CHECK(price(tariff_json, spec, NULL, NULL, &tot), "step after split: priced");
+	/* 9600 s at 3.6 an hour */
+	CHECK(eq4(&tot.total_time_cost.excl_vat, "9.6"),
+		  "step after split: time cost %s, want 9.6", show(&tot.total_time_cost.excl_vat));
+	tariff_totals_free(&tot);
+}
+
 int
 main(void)
 {
@@ -1575,5 +1664,7 @@ main(void)
 	test_limits();
 	test_totals_json();
 	test_hostile();
+	test_kwh_cut_keeps_constant_power();
+	test_step_after_split_rounding();
 	return unit_done("tariff");
 }

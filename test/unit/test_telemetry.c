@@ -336,6 +336,13 @@ test_series(void)
 	lens[0] = 3;
 	CHECK(telemetry_series(&set, "a", 1, fields, lens, 1, &err) == NULL, "a field name with NUL is refused");
 	CHECK_STR(err.message, "a field name contains a NUL byte", "its message");
+	/* names are printed as JSON: invalid UTF-8 would not read back (found by test/garbage) */
+	CHECK(telemetry_series(&set, "a\xff", 2, fields, lens, 1, &err) == NULL, "a series name that is not UTF-8 is refused");
+	CHECK_STR(err.message, "a series name is not valid UTF-8", "its message");
+	fields[0] = "\xe1x";
+	lens[0] = 2;
+	CHECK(telemetry_series(&set, "a", 1, fields, lens, 1, &err) == NULL, "a field name with a cut sequence is refused");
+	CHECK_STR(err.message, "a field name is not valid UTF-8", "its message");
 
 	/* a name with a NUL after an existing name is not that name (nor read past it) */
 	CHECK(telemetry_series(&set, "deliveredQuantity\0x", 19, fields, lens, 1, &err) == NULL,
@@ -2015,6 +2022,56 @@ test_allocation_failure(void)
 		dec_free(&vals[n]);
 }
 
+/*
+ * Found by fuzz_telemetry_compact: a compact value of 16 digits at a
+ * scale that is not a multiple of 4 spans five base-10000 digits, 18
+ * bytes in dec_send form, which telemetry_serialize wrote into a 16-byte
+ * buffer (a stack overflow).  The format allows it (digits below 10^16,
+ * any scale up to 126), though telemetry_compact_add writes such a value
+ * in dec_send form.
+ */
+static void
+test_compact_five_digit_groups(void)
+{
+	/* from 0 s, 1 s long; importedKWh: tag 2 (scale 1), zigzag(1234567890123456) */
+	static const uint8_t record[] = {0x02, 0x01, 0x02, 0x80, 0xeb, 0xd5, 0xc8, 0xa7, 0xb5, 0xb1, 0x04};
+	const char *name = "importedKWh";
+	size_t		namelen = strlen(name);
+	TelemetrySet set,
+				back;
+	TelemetrySeries *s;
+	TelemetryError err;
+	TelemetryCursor c;
+	DegBuf		b;
+	Decimal		v = DEC_INIT;
+	bool		present = false;
+	int64_t		from = -1,
+				to = -1;
+	char		text[64] = "";
+
+	telemetry_init(&set);
+	set.compact = true;
+	s = telemetry_series(&set, METER, strlen(METER), &name, &namelen, 1, &err);
+	CHECK(s != NULL && degbuf_append(&s->obs, record, sizeof(record)), "five digit groups: series");
+	s->nobs = 1;
+	s->compact_tail.end = SECOND;
+	s->compact_tail.length = SECOND;
+	degbuf_init(&b);
+	CHECK(telemetry_serialize(&set, &b), "five digit groups: serialized");
+	CHECK(telemetry_deserialize((const uint8_t *) b.data, b.len, &back, &err), "five digit groups: read back: %s",
+		  err.message);
+	telemetry_cursor_init(&c, &back.series[0]);
+	CHECK(telemetry_next(&c, &from, &to, &v, &present, &err) && present, "five digit groups: one value");
+	if (present && dec_text_size(&v) < sizeof(text))
+		dec_format(&v, text);
+	CHECK_STR(text, "123456789012345.6", "five digit groups: the value");
+	CHECK(from == 0 && to == SECOND, "five digit groups: [%lld, %lld)", (long long) from, (long long) to);
+	dec_free(&v);
+	degbuf_free(&b);
+	telemetry_free(&back);
+	telemetry_free(&set);
+}
+
 int
 main(void)
 {
@@ -2032,6 +2089,7 @@ main(void)
 	test_hostile_bytes();
 	test_properties();
 	test_allocation_failure();
+	test_compact_five_digit_groups();
 	for (i = 0; i < 16; i++)
 		free(ring[i]);
 	return unit_done("telemetry");

@@ -288,11 +288,48 @@ test_unsupported_and_malformed(void)
 	}
 }
 
+/*
+ * Found by fuzz_vc: proof options with an @context and a document without
+ * one gave a proof that vc_prepare refused (CONTEXT_MISMATCH).  The proof's
+ * @context is the document's, so the options' is dropped.
+ */
+static void
+test_sign_options_context_without_document_context(void)
+{
+	static const char doc_json[] = "{\"@contkxt\": [\"https://www.w3.org/ns/credentials/v2\"], \"id\": \"urn:x\"}";
+	static const char opt_json[] = "{\"created\": \"2023-02-24T23:36:38Z\", "
+		"\"@context\": [\"https://www.w3.org/ns/credentials/v2\"]}";
+	static const uint8_t seed[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+	JsonNode   *doc = json_parse(doc_json, strlen(doc_json), NULL);
+	JsonNode   *options = json_parse(opt_json, strlen(opt_json), NULL);
+	JsonNode   *signed_doc;
+	char		errbuf[200];
+	uint8_t		pk[32];
+	Ed25519Error eerr;
+	VcProof		p;
+
+	CHECK(doc && options && ed25519_public_key(seed, 32, pk, &eerr), "setup");
+	signed_doc = vc_sign(doc, options, seed, 32, errbuf);
+	CHECK(signed_doc != NULL, "signs: %s", errbuf);
+	if (signed_doc)
+	{
+		CHECK(json_get(json_get(signed_doc, "proof"), "@context") == NULL,
+			  "no proof @context when the document has none");
+		CHECK(vc_prepare(signed_doc, &p) && p.state == VC_PROOF_READY, "prepares: %s", p.reason);
+		CHECK(vc_verify(&p, pk, 32) == ED25519_VALID, "verifies");
+		json_free(signed_doc);
+	}
+	json_free(doc);
+	json_free(options);
+}
+
 int
 main(void)
 {
 	test_sign_reproduces_vector();
 	test_verify_vectors_and_tampering();
 	test_unsupported_and_malformed();
+	test_sign_options_context_without_document_context();
 	return unit_done("vc");
 }
