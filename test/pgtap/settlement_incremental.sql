@@ -1,7 +1,8 @@
 -- pgTAP: a period settled before for every contract is recomputed only for
 -- the contracts whose inputs changed since (deg.settle, deg.settle_changed):
 -- readings written, deleted or moved, a signal, a contract row, a currency,
--- changes made in the run's own transaction.  Which contracts a run computed
+-- changes made in the run's own transaction, a reading a subtransaction of a
+-- transaction running across a run wrote.  Which contracts a run computed
 -- shows in their quality results (run_id) and in the run's recomputed count;
 -- what it wrote must be what a full computation writes.
 -- The changes must be committed (a run compares them with the snapshot of the
@@ -9,6 +10,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS deg;
+CREATE EXTENSION IF NOT EXISTS dblink;
 SET search_path = deg, public;
 SET TimeZone = 'UTC';
 
@@ -74,7 +76,12 @@ CREATE FUNCTION pg_temp.written(n int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM deg.ledger l JOIN runs r ON r.run_id = l.run_id WHERE r.n = written.n AND l.contract_id LIKE 'si-%'
 $$;
 
-SELECT plan(24);
+CREATE FUNCTION pg_temp.remote(sql text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM dblink_exec('si_other', sql);
+END $$;
+
+SELECT plan(26);
 
 SELECT pg_temp.settle(1);
 SELECT is(pg_temp.computed(1), 'si-1,si-2,si-3,si-4', 'the first run of the period computes every contract');
@@ -142,6 +149,28 @@ SELECT is(pg_temp.written(11), 1::bigint, 'and adjusted');
 SELECT pg_temp.settle(12);
 SELECT pg_temp.settle(13);
 SELECT is(pg_temp.computed(13), '', 'then nothing again');
+
+-- a reading written by a subtransaction (a plpgsql block with an EXCEPTION clause) of a
+-- transaction that runs across a run: the run does not see it, and the next run must (a snapshot
+-- lists only top-level transactions in progress)
+SELECT dblink_connect('si_other', format('dbname=%s host=%s port=%s user=%s', current_database(),
+                      split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_user));
+SELECT pg_temp.remote('BEGIN');
+SELECT pg_temp.remote('DO $x$ BEGIN PERFORM pg_current_xact_id(); END $x$');   -- its own xid first
+SELECT pg_temp.remote($q$DO $x$ BEGIN
+    BEGIN
+        INSERT INTO deg.meter_readings (meter, reading_interval, imported_kwh)
+        VALUES ('sim-3.example.com', '[2020-03-01 15:00, 2020-03-01 16:00)', 3);
+    EXCEPTION WHEN unique_violation THEN NULL;
+    END;
+END $x$$q$);
+CREATE TEMP TABLE later_xid AS SELECT 1 AS one;   -- a newer transaction ends before the run starts
+SELECT pg_temp.settle(14);
+SELECT is(pg_temp.computed(14), '', 'a reading not committed yet is not the run''s');
+SELECT pg_temp.remote('COMMIT');
+SELECT dblink_disconnect('si_other');
+SELECT pg_temp.settle(15);
+SELECT is(pg_temp.computed(15), 'si-3', 'once committed, the next run computes its contract, though a subtransaction wrote it');
 
 -- what the runs wrote is what computing every contract now gives
 SELECT is_empty($$SELECT b.contract_id, b.line
