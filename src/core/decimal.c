@@ -77,6 +77,12 @@ fail_div0(DecError *err)
 	return fail(err, DEC_ERR_DIVISION_BY_ZERO, 0, "division by zero");
 }
 
+static DecStatus
+fail_interrupted(DecError *err)
+{
+	return fail(err, DEC_ERR_INTERRUPTED, 0, "interrupted");
+}
+
 /* ---------- scratch digit arrays ---------- */
 
 typedef struct Work
@@ -113,6 +119,19 @@ work_release(Work *w)
 {
 	deg_free(w->heap);
 	w->heap = NULL;
+}
+
+/*
+ * Count units of digit work on w's digits for the interrupt hook (mem.h):
+ * true means stop.  Only work on scratch from the heap counts, so the hook
+ * (which in the server may raise an error and not return) is only called
+ * in an operation that has just allocated, never in one on short values.
+ */
+static inline bool
+work_interrupted(const Work *w, int64_t units)
+{
+	return w->heap != NULL &&
+		deg_work_check(units > INT32_MAX / 2 ? INT32_MAX / 2 : (int32_t) units);
 }
 
 /* ---------- storing results ---------- */
@@ -374,6 +393,11 @@ add_signed(Decimal *res, const Decimal *a, const Decimal *b, int bsign,
 	out = work_get(&w, (int64_t) top - low + 1);
 	if (out == NULL)
 		return fail_nomem(err);
+	if (work_interrupted(&w, (int64_t) top - low + 1))
+	{
+		work_release(&w);
+		return fail_interrupted(err);
+	}
 	add_sub_abs(big, small, subtract, out, top, low);
 	status = store(res, out, top - low + 1, top, sign, dscale, err);
 	work_release(&w);
@@ -544,6 +568,11 @@ dec_round(Decimal *res, const Decimal *a, int scale, DecRound mode,
 	buf = work_get(&w, (int64_t) n + 2);
 	if (buf == NULL)
 		return fail_nomem(err);
+	if (work_interrupted(&w, n))
+	{
+		work_release(&w);
+		return fail_interrupted(err);
+	}
 	d = buf + 2;
 	for (i = 0; i < n; i++)
 		d[i] = src[i];
@@ -610,6 +639,11 @@ dec_mul(Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
 	{
 		int32_t		carry = 0;
 
+		if (work_interrupted(&w, nb))
+		{
+			work_release(&w);
+			return fail_interrupted(err);
+		}
 		for (j = nb - 1; j >= 0; j--)
 		{
 			int32_t		t = d[i + j + 1] + (int32_t) da[i] * db[j] + carry;
@@ -636,9 +670,10 @@ dec_mul(Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
 /*
  * Integer division of magnitudes: q = floor(u / v), r = u mod v, base
  * 10000, most significant digit first; v[0] != 0, nv <= nu.  q has
- * nu - nv + 1 digits and r has nv.  (Knuth's algorithm D.)
+ * nu - nv + 1 digits and r has nv.  (Knuth's algorithm D.)  Returns DEC_OK,
+ * DEC_ERR_NOMEM or DEC_ERR_INTERRUPTED.
  */
-static bool
+static DecStatus
 divmod_mag(const int32_t *u_in, int nu, const int32_t *v_in, int nv,
 		   int32_t *q, int32_t *r)
 {
@@ -663,7 +698,7 @@ divmod_mag(const int32_t *u_in, int nu, const int32_t *v_in, int nv,
 			rem = t % v_in[0];
 		}
 		r[0] = rem;
-		return true;
+		return DEC_OK;
 	}
 
 	u = work_get(&uw, (int64_t) nu + 1);
@@ -672,7 +707,7 @@ divmod_mag(const int32_t *u_in, int nu, const int32_t *v_in, int nv,
 	{
 		work_release(&uw);
 		work_release(&vw);
-		return false;
+		return DEC_ERR_NOMEM;
 	}
 
 	/* scale both so that v's first digit is at least NBASE / 2 */
@@ -703,6 +738,12 @@ divmod_mag(const int32_t *u_in, int nu, const int32_t *v_in, int nv,
 		int32_t		borrow = 0;
 		int32_t		t;
 
+		if (work_interrupted(&uw, nv))
+		{
+			work_release(&uw);
+			work_release(&vw);
+			return DEC_ERR_INTERRUPTED;
+		}
 		while (qhat >= NBASE || qhat * v[1] > rhat * NBASE + u[j + 2])
 		{
 			qhat--;
@@ -751,7 +792,7 @@ divmod_mag(const int32_t *u_in, int nu, const int32_t *v_in, int nv,
 	}
 	work_release(&uw);
 	work_release(&vw);
-	return true;
+	return DEC_OK;
 }
 
 /* compare 2 * r with v, both nv digits: -1, 0, 1 */
@@ -815,7 +856,8 @@ shifted_digits(const Decimal *d, int64_t shift, int32_t *out)
  * zero: q = floor(N / D) for integers N and D with N / D = |a| / |b| *
  * 10^scale, with the remainder r = N mod D.  quotient() fills q (nq digits,
  * two spare zero digits before them), r and d (D, nd digits each); the
- * buffers belong to the Quotient until quotient_release.
+ * buffers belong to the Quotient until quotient_release, also on failure.
+ * Returns DEC_OK, DEC_ERR_NOMEM or DEC_ERR_INTERRUPTED.
  */
 typedef struct Quotient
 {
@@ -839,7 +881,7 @@ quotient_release(Quotient *qt)
 	work_release(&qt->rw);
 }
 
-static bool
+static DecStatus
 quotient(const Decimal *a, const Decimal *b, int scale, Quotient *qt)
 {
 	int64_t		shift = (int64_t) DEC_DIGITS * (low_weight(a) - low_weight(b)) + scale;
@@ -854,7 +896,10 @@ quotient(const Decimal *a, const Decimal *b, int scale, Quotient *qt)
 	num = work_get(&qt->nw, nn_max);
 	den = work_get(&qt->dw, nd_max);
 	if (num == NULL || den == NULL)
-		return false;
+		return DEC_ERR_NOMEM;
+	/* the shifts are linear work, long when the scales are far apart */
+	if (work_interrupted(qt->nw.heap != NULL ? &qt->nw : &qt->dw, nn_max + nd_max))
+		return DEC_ERR_INTERRUPTED;
 	nn = shifted_digits(a, shift > 0 ? shift : 0, num);
 	nd = shifted_digits(b, shift < 0 ? -shift : 0, den);
 	while (nn > 0 && num[0] == 0)
@@ -872,22 +917,22 @@ quotient(const Decimal *a, const Decimal *b, int scale, Quotient *qt)
 	qt->nd = nd;
 	qt->r = work_get(&qt->rw, nd);
 	if (qt->r == NULL)
-		return false;
+		return DEC_ERR_NOMEM;
 	if (nn < nd)
 	{
 		/* quotient zero, remainder the whole numerator */
 		qt->q = work_get(&qt->qw, 3);
 		if (qt->q == NULL)
-			return false;
+			return DEC_ERR_NOMEM;
 		qt->q += 2;
 		qt->nq = 1;
 		memcpy(qt->r + (nd - nn), num, (size_t) nn * sizeof(int32_t));
-		return true;
+		return DEC_OK;
 	}
 	qt->nq = nn - nd + 1;
 	qt->q = work_get(&qt->qw, (int64_t) qt->nq + 2);
 	if (qt->q == NULL)
-		return false;
+		return DEC_ERR_NOMEM;
 	qt->q += 2;
 	return divmod_mag(num, nn, den, nd, qt->q, qt->r);
 }
@@ -927,10 +972,11 @@ dec_div_round(Decimal *res, const Decimal *a, const Decimal *b, int scale,
 	if (a->ndigits == 0)
 		return store(res, NULL, 0, 0, DEC_POS, dscale, err);
 
-	if (!quotient(a, b, scale, &qt))
+	status = quotient(a, b, scale, &qt);
+	if (status != DEC_OK)
 	{
 		quotient_release(&qt);
-		return fail_nomem(err);
+		return status == DEC_ERR_NOMEM ? fail_nomem(err) : fail_interrupted(err);
 	}
 	q = qt.q;
 	nq = qt.nq;
@@ -1040,10 +1086,11 @@ dec_mod(Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
 	 * scale 0, in units of the lower of a's and b's last digit weights; q
 	 * itself may be far beyond numeric's limits and is never stored.
 	 */
-	if (!quotient(a, b, 0, &qt))
+	status = quotient(a, b, 0, &qt);
+	if (status != DEC_OK)
 	{
 		quotient_release(&qt);
-		return fail_nomem(err);
+		return status == DEC_ERR_NOMEM ? fail_nomem(err) : fail_interrupted(err);
 	}
 	low = low_weight(a) < low_weight(b) ? low_weight(a) : low_weight(b);
 	status = store(res, qt.r, qt.nd, qt.nd - 1 + low, a->sign, dscale, err);

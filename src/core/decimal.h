@@ -31,6 +31,11 @@
  * with memcpy (it holds no pointer into itself), but copied only with
  * dec_copy.  Every result argument must be an initialized Decimal and may be
  * the same object as an operand.  On error a result is left unchanged.
+ *
+ * Interrupts: multiplication, division and the linear operations on values
+ * long enough to need scratch memory count their digit operations with
+ * deg_work_check (mem.h), so that even one division of 131072-digit values
+ * is interruptible within a fraction of a millisecond.
  */
 #ifndef DEG_CORE_DECIMAL_H
 #define DEG_CORE_DECIMAL_H
@@ -78,7 +83,8 @@ typedef enum DecStatus
 	DEC_ERR_DIVISION_BY_ZERO,
 	DEC_ERR_OVERFLOW,			/* beyond numeric's limits, or a double's range */
 	DEC_ERR_INVALID,			/* NaN or infinity, malformed binary value */
-	DEC_ERR_NOMEM
+	DEC_ERR_NOMEM,
+	DEC_ERR_INTERRUPTED			/* the interrupt hook (mem.h) said stop */
 } DecStatus;
 
 typedef struct DecError

@@ -2705,6 +2705,19 @@ operands(const Entry *a, const Entry *b)
 }
 
 static const char NOT_NUMBER[] = "expected a number, found an object";
+static const char INTERRUPTED[] = "interrupted";
+
+/*
+ * Work for the interrupt hook (mem.h) beyond the instruction itself: an
+ * operation on numbers reads their digits (comparing or copying values of
+ * 32768 digits is not free), and multiplication and division count their
+ * own digit loops besides.
+ */
+static inline bool
+operands_interrupted(const Decimal *a, const Decimal *b)
+{
+	return deg_work_check(a->ndigits + (b != NULL ? b->ndigits : 0));
+}
 
 /* whether d is a whole number */
 static bool
@@ -2736,6 +2749,12 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 	{
 		const Instr *in = &code[pc++];
 
+		/*
+		 * Between instructions every entry is a valid value, so the hook may
+		 * stop here, or raise an error and not return (in the server).
+		 */
+		if (deg_work_check(1))
+			return eval_error(err, in->col, INTERRUPTED);
 		switch (in->op)
 		{
 			case OP_CONST:
@@ -2767,6 +2786,8 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					return eval_error(err, in->col, NOT_NUMBER);
 				if (a->kind == FORMULA_VALUE_MISSING)
 					break;
+				if (operands_interrupted(a->num, NULL))
+					return eval_error(err, in->col, INTERRUPTED);
 				if (unary_fns[in->op] (&a->own, a->num, &derr) != DEC_OK)
 					return eval_error(err, in->col, derr.message);
 				a->num = &a->own;
@@ -2787,6 +2808,8 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					a->kind = FORMULA_VALUE_MISSING;
 					break;
 				}
+				if (operands_interrupted(a->num, b->num))
+					return eval_error(err, in->col, INTERRUPTED);
 				if (binary_fns[in->op] (&a->own, a->num, b->num, &derr) != DEC_OK)
 					return eval_error(err, in->col, derr.message);
 				a->num = &a->own;
@@ -2811,6 +2834,8 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 						a->kind = FORMULA_VALUE_MISSING;
 						break;
 					}
+					if (operands_interrupted(a->num, b->num))
+						return eval_error(err, in->col, INTERRUPTED);
 					cmp = dec_cmp(a->num, b->num);
 					truth = in->op == OP_LT ? cmp < 0 : in->op == OP_LE ? cmp <= 0 :
 						in->op == OP_GT ? cmp > 0 : in->op == OP_GE ? cmp >= 0 :
@@ -2838,6 +2863,8 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					if (dec_to_int64(b->num, &scale, NULL) != DEC_OK ||
 						scale > INT_MAX || scale < INT_MIN)
 						return eval_error(err, in->col, "the scale of round is out of range");
+					if (operands_interrupted(a->num, NULL))
+						return eval_error(err, in->col, INTERRUPTED);
 					if (dec_round(&a->own, a->num, (int) scale, DEC_ROUND_HALF_AWAY, &derr) != DEC_OK)
 						return eval_error(err, in->col, derr.message);
 					a->num = &a->own;

@@ -267,6 +267,13 @@ typedef struct FormulaEnv
  * FORMULA_RESULT_VALUE.  An error (division by zero, overflow, an object
  * where a number is needed, the tariff engine's error) fills *err with
  * the column of the operator or function.
+ *
+ * Evaluation counts its work for the interrupt hook (mem.h): between any
+ * two instructions, and inside the arithmetic of long numbers, a hook that
+ * says stop makes it an error "interrupted at column N"; a hook that raises
+ * an error instead (the server's) leaves stack usable: every value in it is
+ * valid, and only scratch memory of the operation in progress is lost, in
+ * the memory context current during the call.
  */
 extern FormulaResult formula_eval(const FormulaProgram *program,
 								  const FormulaEnv *env, FormulaStack *stack,

@@ -1,5 +1,6 @@
 /*
- * mem.c: the pluggable allocator and growable buffer of mem.h.
+ * mem.c: the pluggable allocator, the interrupt hook and the growable
+ * buffer of mem.h.
  */
 #include "mem.h"
 
@@ -45,6 +46,27 @@ deg_free(void *ptr)
 	if (ptr)
 		current->free(ptr);
 }
+
+/* ---------- interrupting long work ---------- */
+
+static DegInterruptCheck interrupt_check = NULL;
+int32_t		deg_work_left = DEG_INTERRUPT_INTERVAL;
+
+void
+deg_set_interrupt_check(DegInterruptCheck check)
+{
+	interrupt_check = check;
+	deg_work_left = DEG_INTERRUPT_INTERVAL;
+}
+
+bool
+deg_interrupt_poll(void)
+{
+	deg_work_left = DEG_INTERRUPT_INTERVAL;
+	return interrupt_check != NULL && interrupt_check();
+}
+
+/* ---------- growable buffer ---------- */
 
 void
 degbuf_init(DegBuf *buf)

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct DegAllocator
 {
@@ -30,6 +31,46 @@ extern void deg_set_allocator(const DegAllocator *allocator);
 extern void *deg_alloc(size_t size);
 extern void *deg_realloc(void *ptr, size_t size);	/* ptr may be NULL */
 extern void deg_free(void *ptr);	/* ptr may be NULL */
+
+/*
+ * Interrupting long work.  Numbers may have 131072 digits, so one division
+ * can take most of a second and a formula of such operations hours.  Core
+ * code that can run long (formula evaluation, the digit loops of decimal
+ * arithmetic) counts its work with deg_work_check and, every
+ * DEG_INTERRUPT_INTERVAL units (about a tenth of a millisecond), calls the
+ * hook installed with deg_set_interrupt_check (none by default).
+ *
+ * A hook that returns true stops the work: the core function releases what
+ * it holds and fails ("interrupted": DEC_ERR_INTERRUPTED, or a formula
+ * error).  The extension installs CHECK_FOR_INTERRUPTS, which never returns
+ * true but raises PostgreSQL's error (a cancel, a statement timeout) and
+ * does not return; so core calls the hook only where its own state is
+ * consistent, and in decimal arithmetic only in operations that have just
+ * allocated (where a palloc failure could equally raise an error): what
+ * is lost is scratch memory in the current memory context.
+ */
+#define DEG_INTERRUPT_INTERVAL 65536
+
+typedef bool (*DegInterruptCheck) (void);
+
+/* install the hook (NULL: never interrupted) */
+extern void deg_set_interrupt_check(DegInterruptCheck check);
+
+/* units of work left before the hook is called; deg_interrupt_poll's state */
+extern int32_t deg_work_left;
+extern bool deg_interrupt_poll(void);
+
+/*
+ * Count units of work (a digit operation, an instruction) and, when the
+ * interval is used up, ask the hook: true means stop.  units is at most
+ * INT32_MAX / 2.  The common case is a decrement and a branch.
+ */
+static inline bool
+deg_work_check(int32_t units)
+{
+	deg_work_left -= units;
+	return deg_work_left <= 0 && deg_interrupt_poll();
+}
 
 /*
  * A growable byte buffer.  After a failed append the buffer is marked
