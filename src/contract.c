@@ -1573,7 +1573,9 @@ typedef struct EvalInstance
 
 typedef struct EvalCache
 {
-	MemoryContext cxt;			/* holds the cache and the formula stack */
+	MemoryContext cxt;			/* holds the cache */
+	MemoryContext eval_cxt;		/* holds the formula stack: evaluations run in it */
+	bool		evaluating;		/* in formula_eval, or an error left it */
 	uint64		generation;		/* tells rebuilt evaluators apart (addresses are reused) */
 	struct varlena *raw;		/* the argument as passed (maybe compressed) */
 	ContractDatum *datum;		/* the contract this cache is for */
@@ -1738,6 +1740,17 @@ model_currency(const ContractModel *m)
 
 static uint64 evaluator_generation = 0;
 
+/* a formula stack whose values are allocated in cxt */
+static FormulaStack *
+formula_stack_in(MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FormulaStack *stack = formula_stack_create();
+
+	MemoryContextSwitchTo(old);
+	return stack;
+}
+
 uint64
 contract_evaluator_generation(const ContractEvaluator *ev)
 {
@@ -1781,7 +1794,8 @@ contract_evaluator_get(MemoryContext cxt, ContractEvaluator *cache, Datum contra
 	cache->datum = palloc(VARSIZE(d));
 	memcpy(cache->datum, d, VARSIZE(d));
 	cache->model = model_from_datum(cache->datum);
-	cache->stack = formula_stack_create();
+	cache->eval_cxt = AllocSetContextCreate(cache->cxt, "deg formula stack", ALLOCSET_SMALL_SIZES);
+	cache->stack = formula_stack_in(cache->eval_cxt);
 	cache->currency = model_currency(cache->model);
 	for (i = 0; i < cache->model->nprograms; i++)
 	{
@@ -2039,6 +2053,9 @@ formula_error_code(const FormulaError *err)
 {
 	if (strstr(err->message, "division by zero") != NULL)
 		return ERRCODE_DIVISION_BY_ZERO;
+	/* not from the server's interrupt hook, which raises its own error */
+	if (strncmp(err->message, "interrupted", 11) == 0)
+		return ERRCODE_QUERY_CANCELED;
 	if (strstr(err->message, "overflow") != NULL || strstr(err->message, "out of range") != NULL)
 		return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
 	return ERRCODE_INVALID_PARAMETER_VALUE;
@@ -2094,12 +2111,26 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *
 	env.tariff_context = &cache->tariff;
 
 	/*
+	 * An error raised inside the last evaluation (a cancel or a statement
+	 * timeout through the interrupt hook, out of memory) left the scratch
+	 * digits of the operation it stopped in eval_cxt: start it afresh.  The
+	 * stack's values were all valid, but this costs one allocation once.
+	 */
+	if (cache->evaluating)
+	{
+		MemoryContextReset(cache->eval_cxt);
+		cache->stack = formula_stack_in(cache->eval_cxt);
+	}
+
+	/*
 	 * The stack's values grow in place and are kept for the next call, so
 	 * they must be allocated where the stack lives, not in the caller's
 	 * per-row context.
 	 */
-	old = MemoryContextSwitchTo(cache->cxt);
+	old = MemoryContextSwitchTo(cache->eval_cxt);
+	cache->evaluating = true;
 	r = formula_eval(inst->program->program, &env, cache->stack, &value, &err);
+	cache->evaluating = false;
 	MemoryContextSwitchTo(old);
 	if (r == FORMULA_RESULT_VALUE)
 		dec_copy(result, &value, NULL);

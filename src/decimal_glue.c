@@ -192,6 +192,10 @@ decimal_report(DecStatus status, const DecError *err, const char *context)
 		case DEC_ERR_NOMEM:
 			code = ERRCODE_OUT_OF_MEMORY;
 			break;
+		case DEC_ERR_INTERRUPTED:
+			/* not from the server's hook, which raises its own error */
+			code = ERRCODE_QUERY_CANCELED;
+			break;
 		default:
 			code = ERRCODE_INVALID_PARAMETER_VALUE;
 			break;

@@ -3,12 +3,14 @@
  *
  * Each concern has its own file (era.c, ...).  Here the shared library is
  * marked as a PostgreSQL module, src/core is pointed at palloc so that its
- * allocations belong to the current memory context, and the settings are
- * defined.
+ * allocations belong to the current memory context and at
+ * CHECK_FOR_INTERRUPTS so that its long computations can be canceled, and
+ * the settings are defined.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "core/mem.h"
@@ -37,6 +39,19 @@ core_pfree(void *ptr)
 
 static const DegAllocator palloc_allocator = {core_palloc, core_repalloc, core_pfree};
 
+/*
+ * src/core's interrupt hook (core/mem.h): a pending cancel, statement
+ * timeout or termination raises its error from inside a formula or a long
+ * division, and does not return; other interrupts are processed and the
+ * work goes on.
+ */
+static bool
+core_check_for_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	return false;
+}
+
 /* settlement's late-data policy (read by deg.settle and deg.settle_due) */
 static int	collection_delay_seconds = 3600;
 static int	lookback_periods = 2;
@@ -45,6 +60,7 @@ void
 _PG_init(void)
 {
 	deg_set_allocator(&palloc_allocator);
+	deg_set_interrupt_check(core_check_for_interrupts);
 
 	DefineCustomIntVariable("deg.collection_delay",
 							"How old an interval must be before it is settled.",
