@@ -2113,8 +2113,11 @@ contract_evaluator_eval(ContractEvaluator *cache, int i, EvalBindFn bind, void *
 	/*
 	 * An error raised inside the last evaluation (a cancel or a statement
 	 * timeout through the interrupt hook, out of memory) left the scratch
-	 * digits of the operation it stopped in eval_cxt: start it afresh.  The
-	 * stack's values were all valid, but this costs one allocation once.
+	 * digits of the operation it stopped in eval_cxt: start it afresh (the
+	 * stack's values are valid, but go with it).  Today such an error ends
+	 * the query and this cache with it (even a PL/pgSQL handler that
+	 * catches it runs the expression again with a new FmgrInfo); this is
+	 * for a caller that keeps an evaluator across a caught error.
 	 */
 	if (cache->evaluating)
 	{
