@@ -2708,15 +2708,31 @@ static const char NOT_NUMBER[] = "expected a number, found an object";
 static const char INTERRUPTED[] = "interrupted";
 
 /*
- * Work for the interrupt hook (mem.h) beyond the instruction itself: an
- * operation on numbers reads their digits (comparing or copying values of
- * 32768 digits is not free), and multiplication and division count their
- * own digit loops besides.
+ * Work for the interrupt hook (mem.h).  run() counts it in a local budget,
+ * a register, and hands it to deg_work_check a batch at a time: a unit per
+ * instruction and, for an operation on numbers, one per digit it reads
+ * (comparing or copying values of 32768 digits is not free; multiplication
+ * and division count their own digit loops besides).
  */
+#define RUN_WORK_BATCH 1024
+
 static inline bool
-operands_interrupted(const Decimal *a, const Decimal *b)
+spend(int32_t *budget, int32_t units)
 {
-	return deg_work_check(a->ndigits + (b != NULL ? b->ndigits : 0));
+	int32_t		used;
+
+	*budget -= units;
+	if (*budget > 0)
+		return false;
+	used = RUN_WORK_BATCH - *budget;
+	*budget = RUN_WORK_BATCH;
+	return deg_work_check(used);
+}
+
+static inline int32_t
+digits_of(const Decimal *a, const Decimal *b)
+{
+	return a->ndigits + (b != NULL ? b->ndigits : 0);
 }
 
 /* whether d is a whole number */
@@ -2737,6 +2753,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 	int			sp = 0;
 	int			pc = 0;
 	int			r;
+	int32_t		budget = RUN_WORK_BATCH;
 	DecError	derr;
 
 	if (p->nslots > 0 && (env == NULL || env->slots == NULL || env->nslots < p->nslots))
@@ -2753,7 +2770,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 		 * Between instructions every entry is a valid value, so the hook may
 		 * stop here, or raise an error and not return (in the server).
 		 */
-		if (deg_work_check(1))
+		if (spend(&budget, 1))
 			return eval_error(err, in->col, INTERRUPTED);
 		switch (in->op)
 		{
@@ -2786,7 +2803,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					return eval_error(err, in->col, NOT_NUMBER);
 				if (a->kind == FORMULA_VALUE_MISSING)
 					break;
-				if (operands_interrupted(a->num, NULL))
+				if (spend(&budget, digits_of(a->num, NULL)))
 					return eval_error(err, in->col, INTERRUPTED);
 				if (unary_fns[in->op] (&a->own, a->num, &derr) != DEC_OK)
 					return eval_error(err, in->col, derr.message);
@@ -2808,7 +2825,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					a->kind = FORMULA_VALUE_MISSING;
 					break;
 				}
-				if (operands_interrupted(a->num, b->num))
+				if (spend(&budget, digits_of(a->num, b->num)))
 					return eval_error(err, in->col, INTERRUPTED);
 				if (binary_fns[in->op] (&a->own, a->num, b->num, &derr) != DEC_OK)
 					return eval_error(err, in->col, derr.message);
@@ -2834,7 +2851,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 						a->kind = FORMULA_VALUE_MISSING;
 						break;
 					}
-					if (operands_interrupted(a->num, b->num))
+					if (spend(&budget, digits_of(a->num, b->num)))
 						return eval_error(err, in->col, INTERRUPTED);
 					cmp = dec_cmp(a->num, b->num);
 					truth = in->op == OP_LT ? cmp < 0 : in->op == OP_LE ? cmp <= 0 :
@@ -2863,7 +2880,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 					if (dec_to_int64(b->num, &scale, NULL) != DEC_OK ||
 						scale > INT_MAX || scale < INT_MIN)
 						return eval_error(err, in->col, "the scale of round is out of range");
-					if (operands_interrupted(a->num, NULL))
+					if (spend(&budget, digits_of(a->num, NULL)))
 						return eval_error(err, in->col, INTERRUPTED);
 					if (dec_round(&a->own, a->num, (int) scale, DEC_ROUND_HALF_AWAY, &derr) != DEC_OK)
 						return eval_error(err, in->col, derr.message);
@@ -2961,6 +2978,9 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 				break;
 		}
 	}
+
+	/* what is left of the batch counts too (the work is done: no stopping now) */
+	(void) deg_work_check(RUN_WORK_BATCH - budget);
 
 	a = &st[0];
 	if (a->kind == FORMULA_VALUE_MISSING)
