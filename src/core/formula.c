@@ -2708,24 +2708,40 @@ static const char NOT_NUMBER[] = "expected a number, found an object";
 static const char INTERRUPTED[] = "interrupted";
 
 /*
- * Work for the interrupt hook (mem.h).  run() counts it in a local budget,
- * a register, and hands it to deg_work_check a batch at a time: a unit per
- * instruction and, for an operation on numbers, one per digit it reads
- * (comparing or copying values of 32768 digits is not free; multiplication
- * and division count their own digit loops besides).
+ * Work for the interrupt hook (mem.h): a unit per instruction and, for an
+ * operation on numbers, one per digit it reads (comparing or copying values
+ * of 32768 digits is not free; multiplication and division count their own
+ * digit loops besides).  run() counts in a local budget, a register, and
+ * hands the units to deg_work_check a batch at a time; its first batch is
+ * no larger than what is left of the interval, so the hook is asked on time.
  */
 #define RUN_WORK_BATCH 1024
 
+typedef struct WorkBudget
+{
+	int32_t		left;			/* units of this batch not used yet */
+	int32_t		batch;			/* units this batch had */
+} WorkBudget;
+
+static inline void
+budget_init(WorkBudget *b)
+{
+	b->batch = deg_work_left < 1 ? 1 :
+		deg_work_left < RUN_WORK_BATCH ? deg_work_left : RUN_WORK_BATCH;
+	b->left = b->batch;
+}
+
+/* true: the hook said stop */
 static inline bool
-spend(int32_t *budget, int32_t units)
+spend(WorkBudget *b, int32_t units)
 {
 	int32_t		used;
 
-	*budget -= units;
-	if (*budget > 0)
+	b->left -= units;
+	if (b->left > 0)
 		return false;
-	used = RUN_WORK_BATCH - *budget;
-	*budget = RUN_WORK_BATCH;
+	used = b->batch - b->left;
+	b->batch = b->left = RUN_WORK_BATCH;
 	return deg_work_check(used);
 }
 
@@ -2753,7 +2769,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 	int			sp = 0;
 	int			pc = 0;
 	int			r;
-	int32_t		budget = RUN_WORK_BATCH;
+	WorkBudget	budget;
 	DecError	derr;
 
 	if (p->nslots > 0 && (env == NULL || env->slots == NULL || env->nslots < p->nslots))
@@ -2761,6 +2777,7 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 	if (!stack_reserve(stack, p->max_depth))
 		return eval_error(err, 0, "out of memory");
 	st = stack->entries;
+	budget_init(&budget);
 
 	while (pc < p->ncode)
 	{
@@ -2979,8 +2996,8 @@ run(const FormulaProgram *p, const FormulaEnv *env, FormulaStack *stack,
 		}
 	}
 
-	/* what is left of the batch counts too (the work is done: no stopping now) */
-	(void) deg_work_check(RUN_WORK_BATCH - budget);
+	/* the units of the last batch count too (the work is done: no stopping now) */
+	(void) deg_work_check(budget.batch - budget.left);
 
 	a = &st[0];
 	if (a->kind == FORMULA_VALUE_MISSING)

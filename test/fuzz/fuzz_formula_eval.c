@@ -14,7 +14,10 @@
  *
  * The program is evaluated with a fresh stack, twice with one reused stack
  * and, after a serialize / deserialize round trip, once more; all four must
- * give the same result (the same number, missing, or the same error).
+ * give the same result (the same number, missing, or the same error).  Then
+ * once with an interrupt hook (mem.h) that says stop when first asked,
+ * asked after a few units of work: the result must be the same or an error,
+ * never another value; and the same stack must give the first result again.
  */
 #include "core/formula.h"
 #include "formula_scopes.h"
@@ -27,6 +30,15 @@ typedef struct TariffScript
 } TariffScript;
 
 static int	the_object;			/* what an object slot points at */
+
+static int	stop_requests;
+
+static bool
+stop_hook(void)
+{
+	stop_requests++;
+	return true;
+}
 
 static bool
 read_decimal(FuzzReader *r, Decimal *d, int fallback_scale)
@@ -176,7 +188,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char	   *r1,
 			   *r2,
 			   *r3,
-			   *r4;
+			   *r4,
+			   *r5,
+			   *r6;
 
 	fuzz_split(data, size, &textlen, &rest, &restlen);
 	fuzz_reader_init(&r, rest, restlen);
@@ -222,10 +236,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r4 = run(q, slots, n, stack, r.data + r.pos, r.len - r.pos);
 	FUZZ_ASSERT(strcmp(r1, r4) == 0, "the stored program evaluates differently: %s vs %s", r1, r4);
 
+	/* interrupted after 1 to 256 units of work (a unit: an instruction, a digit) */
+	stop_requests = 0;
+	deg_set_interrupt_check(stop_hook);
+	deg_work_left = 1 + (int32_t) (size % 256);
+	r5 = run(p, slots, n, stack, r.data + r.pos, r.len - r.pos);
+	deg_set_interrupt_check(NULL);
+	FUZZ_ASSERT(strcmp(r5, r1) == 0 || (stop_requests > 0 && strncmp(r5, "ERROR: ", 7) == 0),
+				"an interrupt changed the result: %s vs %s (%d stop requests)", r5, r1, stop_requests);
+	r6 = run(p, slots, n, stack, r.data + r.pos, r.len - r.pos);
+	FUZZ_ASSERT(strcmp(r1, r6) == 0, "a stack reused after an interrupt evaluates differently: %s vs %s", r1, r6);
+
 	free(r1);
 	free(r2);
 	free(r3);
 	free(r4);
+	free(r5);
+	free(r6);
 	degbuf_free(&stored);
 	formula_program_free(q);
 	formula_stack_free(stack);
