@@ -9,7 +9,10 @@
  * is normalized (no leading or trailing zero digits, nothing beyond
  * dscale); and arithmetic identities that are exact on numeric hold
  * (a + b - b = a, a * b = b * a, trunc(a / b) * b + a mod b = a, rounding
- * agrees with dec_div_round, comparisons agree with subtraction).
+ * agrees with dec_div_round, comparisons agree with subtraction).  Each
+ * operation again with an interrupt hook (mem.h) that says stop, asked
+ * after a number of units of work taken from the input: it gives the same
+ * result, or DEC_ERR_INTERRUPTED with its result argument unchanged.
  */
 #include "core/decimal.h"
 #include "fuzz.h"
@@ -231,6 +234,75 @@ check_arith(const Decimal *a, const Decimal *b)
 	dec_free(&m);
 }
 
+static bool
+stop_hook(void)
+{
+	return true;
+}
+
+typedef enum
+{
+	OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_DIV_TRUNC, OP_ROUND, NOPS
+} ArithOp;
+
+static DecStatus
+apply(ArithOp op, Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
+{
+	switch (op)
+	{
+		case OP_ADD:
+			return dec_add(res, a, b, err);
+		case OP_SUB:
+			return dec_sub(res, a, b, err);
+		case OP_MUL:
+			return dec_mul(res, a, b, err);
+		case OP_DIV:
+			return dec_div(res, a, b, err);
+		case OP_MOD:
+			return dec_mod(res, a, b, err);
+		case OP_DIV_TRUNC:
+			return dec_div_trunc(res, a, b, err);
+		default:
+			return dec_round(res, a, -3, DEC_ROUND_HALF_EVEN, err);
+	}
+}
+
+/* every operation stopped after work_units units: the same result, or interrupted with res unchanged */
+static void
+check_interrupts(const Decimal *a, const Decimal *b, int32_t work_units)
+{
+	int			op;
+
+	for (op = 0; op < NOPS; op++)
+	{
+		Decimal		want = DEC_INIT,
+					got = DEC_INIT;
+		DecError	err;
+		DecStatus	st_want,
+					st_got;
+
+		st_want = apply((ArithOp) op, &want, a, b, NULL);
+		dec_from_int64(&got, 42, NULL);
+		deg_set_interrupt_check(stop_hook);
+		deg_work_left = work_units;
+		st_got = apply((ArithOp) op, &got, a, b, &err);
+		deg_set_interrupt_check(NULL);
+		if (st_got == DEC_ERR_INTERRUPTED)
+			FUZZ_ASSERT(err.status == DEC_ERR_INTERRUPTED && got.ndigits == 1 && dec_digits(&got)[0] == 42 &&
+						got.dscale == 0, "operation %d interrupted but its result changed", op);
+		else
+		{
+			FUZZ_ASSERT(st_got == st_want, "operation %d: status %d with a hook, %d without", op,
+						(int) st_got, (int) st_want);
+			if (st_got == DEC_OK)
+				FUZZ_ASSERT(dec_cmp(&got, &want) == 0 && got.dscale == want.dscale,
+							"operation %d gives another value with a hook", op);
+		}
+		dec_free(&want);
+		dec_free(&got);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -261,6 +333,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_value(&b);
 		check_arith(&a, &b);
 		check_arith(&b, &a);
+		/* stopped at once, or after some digit rows of a long operation */
+		check_interrupts(&a, &b, 1 + (int32_t) (size % 8) * (int32_t) (size % 512));
 	}
 	dec_free(&a);
 	dec_free(&b);
