@@ -3011,6 +3011,13 @@ price_period(Pricer *pr, const TariffPeriod *p, int64_t pe)
 		int			next_kwh = -1;	/* the next kWh bound above cum */
 		bool		kwh_cut = false;
 
+		/*
+		 * A long session over a tariff of many elements prices for a good
+		 * fraction of a second (up to TARIFF_MAX_PIECES pieces): a unit per
+		 * element a piece is matched against, for the interrupt hook (mem.h).
+		 */
+		if (deg_work_check(t->nelements + 1))
+			return fail(pr->err, "", "interrupted");
 		if (!piece_at(pr, ts, p, &pc))
 			return false;
 		if (ts < pe)

@@ -7,9 +7,11 @@
  * formula instructions, must not change any result while it says go on,
  * and when it says stop the operation must fail cleanly ("interrupted"),
  * leave its result argument unchanged, leak nothing (the tests run under
- * LeakSanitizer) and leave a reused formula stack usable.
+ * LeakSanitizer) and leave a reused formula stack usable.  Tariff pricing,
+ * which formulas call, counts its pieces too.
  */
 #include "core/formula.h"
+#include "core/tariff.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -268,11 +270,77 @@ test_interval(void)
 	CHECK(!deg_work_check(DEG_INTERRUPT_INTERVAL) && hook_calls == 2, "no hook: never stops");
 }
 
+static bool
+utc(void *ctx, int64_t s, int32_t *off)
+{
+	(void) ctx;
+	(void) s;
+	*off = 0;
+	return true;
+}
+
+/* a month of charging over a tariff of 200 hourly windows: thousands of pieces */
+static void
+test_tariff(void)
+{
+	DegBuf		json;
+	Tariff		t;
+	TariffCdr	cdr;
+	TariffTotals want,
+				got;
+	TariffError err;
+	const char *cdr_json =
+		"{\"currency\":\"EUR\",\"start_date_time\":\"2024-01-01T00:00:00Z\","
+		"\"end_date_time\":\"2024-02-01T00:00:00Z\",\"charging_periods\":["
+		"{\"start_date_time\":\"2024-01-01T00:00:00Z\",\"dimensions\":[{\"type\":\"ENERGY\",\"volume\":500}]}]}";
+	char		element[256];
+	int			i;
+
+	degbuf_init(&json);
+	degbuf_puts(&json, "{\"id\":\"T\",\"currency\":\"EUR\",\"country_code\":\"NL\",\"party_id\":\"ABC\","
+				"\"last_updated\":\"2024-01-01T00:00:00Z\",\"elements\":[");
+	for (i = 0; i < 200; i++)
+	{
+		snprintf(element, sizeof(element),
+				 "%s{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.%02d,\"step_size\":1}],"
+				 "\"restrictions\":{\"start_time\":\"%02d:%02d\",\"end_time\":\"%02d:%02d\"}}",
+				 i ? "," : "", 10 + i % 90, i % 24, i % 60, (i + 1) % 24, (i * 7) % 60);
+		degbuf_puts(&json, element);
+	}
+	degbuf_puts(&json, "]}");
+	tariff_init(&t);
+	tariff_cdr_init(&cdr);
+	tariff_totals_init(&want);
+	tariff_totals_init(&got);
+	CHECK(!json.oom && tariff_parse(json.data, json.len, &t, &err), "tariff of 200 elements: %s", err.message);
+	CHECK(tariff_cdr_parse(cdr_json, strlen(cdr_json), &cdr, &err), "a month's CDR: %s", err.message);
+
+	deg_set_interrupt_check(NULL);
+	CHECK(tariff_cost(&t, &cdr, utc, NULL, &want, &err) && want.pieces > 1000,
+		  "priced without a hook in %d pieces", want.pieces);
+	hook_reset(0);
+	CHECK(tariff_cost(&t, &cdr, utc, NULL, &got, &err) && got.pieces == want.pieces &&
+		  dec_cmp(&got.total_cost.excl_vat, &want.total_cost.excl_vat) == 0 &&
+		  hook_calls >= (long) want.pieces * 201 / DEG_INTERRUPT_INTERVAL / 2,
+		  "with a hook that says go on: the same cost, hook called %ld times", hook_calls);
+	hook_reset(2);
+	CHECK(!tariff_cost(&t, &cdr, utc, NULL, &got, &err) && strcmp(err.message, "interrupted") == 0 &&
+		  hook_calls == 2, "stopped at the second call: %s", err.message);
+
+	deg_set_interrupt_check(NULL);
+	tariff_totals_free(&want);
+	tariff_totals_free(&got);
+	tariff_cdr_free(&cdr);
+	tariff_free(&t);
+	degbuf_free(&json);
+}
+
 int
 main(void)
 {
 	test_interval();
 	test_decimal_long_operations();
 	test_formula();
+	test_tariff();
 	return unit_done("interrupt");
 }
