@@ -602,6 +602,17 @@ dec_ceil(Decimal *res, const Decimal *a, DecError *err)
 
 /* ---------- multiplication ---------- */
 
+static int
+nonzero_digits(const int16_t *digits, int n)
+{
+	int			count = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		count += digits[i] != 0;
+	return count;
+}
+
 DecStatus
 dec_mul(Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
 {
@@ -635,10 +646,28 @@ dec_mul(Decimal *res, const Decimal *a, const Decimal *b, DecError *err)
 	d = buf + 2;
 	n = na + nb;
 	weight = a->weight + b->weight + 1;
+
+	/*
+	 * A row per digit of a, and none for a zero digit (as numeric's mul_var):
+	 * long values are often sparse (1e65000 + 1 is 16251 digits, two of
+	 * them nonzero), so rows run over the operand with fewer nonzero digits.
+	 */
+	if (w.heap != NULL && nonzero_digits(db, nb) < nonzero_digits(da, na))
+	{
+		const int16_t *dt = da;
+		int			nt = na;
+
+		da = db;
+		na = nb;
+		db = dt;
+		nb = nt;
+	}
 	for (i = na - 1; i >= 0; i--)
 	{
 		int32_t		carry = 0;
 
+		if (da[i] == 0)
+			continue;			/* d[i], which no row wrote yet, stays 0 */
 		if (work_interrupted(&w, nb))
 		{
 			work_release(&w);

@@ -52,6 +52,19 @@ long_value(Decimal *d, int e, int add)
 	}
 }
 
+/* a value of n decimal digits, none of them zero: 123456789123... */
+static void
+dense_value(Decimal *d, int n)
+{
+	char	   *text = malloc((size_t) n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		text[i] = (char) ('1' + i % 9);
+	dec_from_text(d, text, (size_t) n, NULL);
+	free(text);
+}
+
 static bool
 same(const Decimal *a, const Decimal *b)
 {
@@ -106,18 +119,50 @@ test_decimal_long_operations(void)
 	hook_reset(0);
 	CHECK(dec_mod(&got, &a, &b, &err) == DEC_OK && hook_calls > 0, "mod with a hook that says go on");
 
-	/* a product of 10001 by 5001 digits */
-	deg_set_interrupt_check(NULL);
-	CHECK(dec_mul(&want, &a, &b, &err) == DEC_OK, "product without a hook");
-	hook_reset(0);
-	CHECK(dec_mul(&got, &a, &b, &err) == DEC_OK && same(&got, &want) &&
-		  hook_calls >= 50000000L / DEG_INTERRUPT_INTERVAL / 2,
-		  "one product called the hook %ld times, same product", hook_calls);
-	dec_from_int64(&marker, 42, NULL);
-	hook_reset(2);
-	CHECK(dec_mul(&marker, &a, &b, &err) == DEC_ERR_INTERRUPTED && hook_calls == 2 &&
-		  marker.ndigits == 1 && dec_digits(&marker)[0] == 42,
-		  "product stopped at the second call, result unchanged");
+	/* a product of 10000 by 5000 digits, all nonzero */
+	{
+		Decimal		x = DEC_INIT;
+		Decimal		y = DEC_INIT;
+
+		dense_value(&x, 40000);
+		dense_value(&y, 20000);
+		deg_set_interrupt_check(NULL);
+		CHECK(dec_mul(&want, &x, &y, &err) == DEC_OK, "product without a hook");
+		hook_reset(0);
+		CHECK(dec_mul(&got, &x, &y, &err) == DEC_OK && same(&got, &want) &&
+			  hook_calls >= 50000000L / DEG_INTERRUPT_INTERVAL / 2,
+			  "one product called the hook %ld times, same product", hook_calls);
+		dec_from_int64(&marker, 42, NULL);
+		hook_reset(2);
+		CHECK(dec_mul(&marker, &x, &y, &err) == DEC_ERR_INTERRUPTED && hook_calls == 2 &&
+			  marker.ndigits == 1 && dec_digits(&marker)[0] == 42,
+			  "product stopped at the second call, result unchanged");
+		dec_free(&x);
+		dec_free(&y);
+	}
+
+	/*
+	 * Sparse long values multiply in a few rows (a zero digit makes no
+	 * row), either way round: (10^40000 + 1)(10^20000 + 3) is
+	 * 10^60000 + 3 * 10^40000 + 10^20000 + 3
+	 */
+	{
+		Decimal		sum = DEC_INIT;
+		Decimal		term = DEC_INIT;
+		const char *const terms[] = {"1e60000", "3e40000", "1e20000", "3"};
+
+		for (k = 0; k < 4; k++)
+		{
+			dec_from_text(&term, terms[k], strlen(terms[k]), NULL);
+			dec_add(&sum, &sum, &term, NULL);
+		}
+		hook_reset(0);
+		CHECK(dec_mul(&got, &a, &b, &err) == DEC_OK && same(&got, &sum) && hook_calls == 0,
+			  "a sparse product is exact and short (hook called %ld times)", hook_calls);
+		CHECK(dec_mul(&got, &b, &a, &err) == DEC_OK && same(&got, &sum), "b * a as well");
+		dec_free(&sum);
+		dec_free(&term);
+	}
 
 	/* linear operations on long values count their digits: a sum, a rounding */
 	hook_reset(1);
