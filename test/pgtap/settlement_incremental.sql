@@ -81,7 +81,7 @@ BEGIN
     PERFORM dblink_exec('si_other', sql);
 END $$;
 
-SELECT plan(26);
+SELECT plan(28);
 
 SELECT pg_temp.settle(1);
 SELECT is(pg_temp.computed(1), 'si-1,si-2,si-3,si-4', 'the first run of the period computes every contract');
@@ -168,9 +168,28 @@ CREATE TEMP TABLE later_xid AS SELECT 1 AS one;   -- a newer transaction ends be
 SELECT pg_temp.settle(14);
 SELECT is(pg_temp.computed(14), '', 'a reading not committed yet is not the run''s');
 SELECT pg_temp.remote('COMMIT');
-SELECT dblink_disconnect('si_other');
 SELECT pg_temp.settle(15);
 SELECT is(pg_temp.computed(15), 'si-3', 'once committed, the next run computes its contract, though a subtransaction wrote it');
+
+-- a transaction open across two runs does not make what others committed before the first of
+-- them look changed to the second (the rows' xids lie between the snapshot's xmin and xmax)
+SELECT pg_temp.remote('BEGIN');
+SELECT pg_temp.remote('DO $x$ BEGIN PERFORM pg_current_xact_id(); END $x$');
+DO $$ BEGIN
+    BEGIN   -- a subtransaction of a transaction that ends before the run
+        UPDATE deg.meter_readings SET imported_kwh = imported_kwh + 1
+         WHERE meter = 'sim-4.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+    EXCEPTION WHEN unique_violation THEN NULL;
+    END;
+END $$;
+UPDATE deg.meter_readings SET imported_kwh = imported_kwh + 1
+ WHERE meter = 'sim-1.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+SELECT pg_temp.settle(16);
+SELECT is(pg_temp.computed(16), 'si-1,si-4', 'with a transaction open, the run computes the contracts whose readings changed');
+SELECT pg_temp.settle(17);
+SELECT is(pg_temp.computed(17), '', 'and the next run, that transaction still open, none of them');
+SELECT pg_temp.remote('COMMIT');
+SELECT dblink_disconnect('si_other');
 
 -- what the runs wrote is what computing every contract now gives
 SELECT is_empty($$SELECT b.contract_id, b.line
