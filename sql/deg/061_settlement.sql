@@ -560,6 +560,20 @@ BEGIN
                                                       AND l.line = e.line AND l.participant IS NOT DISTINCT FROM e.participant)) x)
      WHERE r.run_id = run.run_id
     RETURNING * INTO run;
+    -- A removal matters to a later run only as long as the latest full run of some period it
+    -- falls in (the one that run compares with) had not seen it.
+    DELETE FROM deg.telemetry_removals x
+     WHERE x.removed_by IS DISTINCT FROM pg_current_xact_id_if_assigned()
+       AND NOT EXISTS (
+           SELECT 1
+             FROM (SELECT DISTINCT ON (r.period) r.period, r.inputs_snapshot
+                     FROM deg.settlement_runs r
+                    WHERE r.contract_ids IS NULL AND r.finished_at IS NOT NULL AND r.inputs_snapshot IS NOT NULL
+                      AND r.inputs_cluster = cluster AND r.deg_version = version
+                    ORDER BY r.period, r.run_id DESC) latest
+            WHERE (x.at IS NULL OR x.at && latest.period)
+              AND x.removed_by >= pg_snapshot_xmin(latest.inputs_snapshot)
+              AND NOT pg_visible_in_snapshot(x.removed_by, latest.inputs_snapshot));
     DROP TABLE deg_settle_lines;
     DROP TABLE deg_settle_entries;
     DROP TABLE deg_settle_skipped;

@@ -76,12 +76,15 @@ CREATE FUNCTION pg_temp.written(n int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM deg.ledger l JOIN runs r ON r.run_id = l.run_id WHERE r.n = written.n AND l.contract_id LIKE 'si-%'
 $$;
 
+CREATE FUNCTION pg_temp.removals(meter text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM deg.telemetry_removals x WHERE x.source = 'meter_readings' AND x.key = meter
+$$;
 CREATE FUNCTION pg_temp.remote(sql text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM dblink_exec('si_other', sql);
 END $$;
 
-SELECT plan(28);
+SELECT plan(32);
 
 SELECT pg_temp.settle(1);
 SELECT is(pg_temp.computed(1), 'si-1,si-2,si-3,si-4', 'the first run of the period computes every contract');
@@ -100,9 +103,11 @@ SELECT is(pg_temp.computed(3), 'si-1', 'a reading changed: its contract is compu
 SELECT is(pg_temp.written(3), 1::bigint, 'one adjustment');
 
 DELETE FROM deg.meter_readings WHERE meter = 'sim-2.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+SELECT is(pg_temp.removals('sim-2.example.com'), 1::bigint, 'a deletion is recorded');
 SELECT pg_temp.settle(4);
 SELECT is(pg_temp.computed(4), 'si-2', 'a reading deleted: its contract is computed');
 SELECT is(pg_temp.written(4), 1::bigint, 'one adjustment');
+SELECT is(pg_temp.removals('sim-2.example.com'), 0::bigint, 'and, the period settled since, forgotten');
 
 UPDATE deg.meter_readings SET meter = 'sim-4.example.com', reading_interval = '[2020-03-01 13:00, 2020-03-01 14:00)'
  WHERE meter = 'sim-3.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 08:00';
@@ -143,10 +148,12 @@ SELECT pg_temp.settle(11);
 COMMIT;
 SELECT ok(pg_temp.computed(11) LIKE '%si-4%', 'a change of the run''s own transaction is seen');
 SELECT is(pg_temp.written(11), 1::bigint, 'and adjusted');
+SELECT is(pg_temp.removals('sim-4.example.com'), 1::bigint, 'its removal is kept for the next run');
 
 -- (a run cannot tell its own transaction's rows written before it from those written after:
 -- the next run computes them again, once)
 SELECT pg_temp.settle(12);
+SELECT is(pg_temp.removals('sim-4.example.com'), 0::bigint, 'which forgets it');
 SELECT pg_temp.settle(13);
 SELECT is(pg_temp.computed(13), '', 'then nothing again');
 
