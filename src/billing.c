@@ -64,7 +64,12 @@ telemetry_datum(const TelemetrySet *set)
 
 	degbuf_init(&buf);
 	if (!telemetry_serialize(set, &buf))
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	{
+		if (buf.oom)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		/* compact series are built here, never read from outside: a broken one is a bug */
+		elog(ERROR, "compact telemetry series does not hold the records it counts");
+	}
 	result = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
 	memcpy(VARDATA(result), buf.data, buf.len);
