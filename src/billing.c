@@ -19,6 +19,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/parallel.h"
+#include "access/subtrans.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "libpq/pqformat.h"
@@ -30,6 +31,7 @@
 #include "utils/expandeddatum.h"
 #include "utils/json.h"
 #include "utils/rangetypes.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
@@ -62,7 +64,12 @@ telemetry_datum(const TelemetrySet *set)
 
 	degbuf_init(&buf);
 	if (!telemetry_serialize(set, &buf))
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	{
+		if (buf.oom)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		/* compact series are built here, never read from outside: a broken one is a bug */
+		elog(ERROR, "compact telemetry series does not hold the records it counts");
+	}
 	result = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
 	memcpy(VARDATA(result), buf.data, buf.len);
@@ -2136,32 +2143,112 @@ ledger_chain_step(PG_FUNCTION_ARGS)
 
 /*
  * deg.changed_since(row_xmin xid, since pg_snapshot): whether a row version
- * (by its xmin) may have been written after the snapshot was taken.  settle
- * uses it to find the telemetry that changed since the last run of a
- * period.
+ * (by its xmin) may have been written after the snapshot was taken, that
+ * is, its writer had not committed when the snapshot was taken.  settle uses
+ * it to find the telemetry that changed since the last run of a period.
  *
- * Only an xid older than the snapshot's xmin is surely older than the
- * snapshot: it and the transaction it belongs to ended before the snapshot
- * was taken.  Anything from xmin on counts as changed, also an xid the
- * snapshot would call visible: a row's xmin may be a subtransaction's xid
- * (a plpgsql block with an EXCEPTION clause writes in one), and a snapshot
- * lists only top-level transactions as in progress, so a subtransaction of
- * a transaction running at the snapshot would look finished.  When no
- * transaction ran long across the snapshot, xmin is near its xmax and this
- * costs nothing.  Rows of the current transaction count as changed too,
- * whatever their xid.
+ * A row's xmin may be a subtransaction's xid (a plpgsql block with an
+ * EXCEPTION clause writes in one), and a snapshot lists only top-level
+ * transactions as in progress: an xid between the snapshot's xmin and xmax
+ * that it does not list is resolved to its top-level transaction through
+ * pg_subtrans, as the server's own visibility check does.  pg_subtrans keeps
+ * only xids from this transaction's xmin (TransactionXmin) on; an older xid
+ * whose top-level transaction cannot be found any more counts as changed: a
+ * needless recomputation, never a missed one.  Rows of the current
+ * transaction count as changed too, whatever their xid.
  *
  * The row's 32-bit xid is widened against the next one, which is right for
  * any xid a row can have that is not frozen (a frozen row of an xid more
- * than 2^31 old may be called changed: a needless recomputation, never a
- * missed one).
+ * than 2^31 old may be called changed, also needlessly).
  */
 typedef struct ChangedSince
 {
 	struct varlena *snapshot;	/* the snapshot this was read from */
 	uint64		xmin;
+	uint64		xmax;
+	int			nxip;
+	uint64	   *xip;			/* ascending */
 	FullTransactionId next;
 } ChangedSince;
+
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* pg_snapshot's layout is private to the server: read its text form, xmin:xmax:xip,... */
+static void
+changed_since_read(ChangedSince *cs, Datum snapshot, MemoryContext cxt)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(pg_snapshot_out, snapshot));
+	char	   *p = text;
+	char	   *end;
+	int			cap = 0;
+
+	cs->xmin = strtou64(p, &end, 10);
+	if (*end != ':')
+		goto bad;
+	cs->xmax = strtou64(end + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	p = end + 1;
+	cs->nxip = 0;
+	cs->xip = NULL;
+	while (*p != '\0')
+	{
+		if (cs->nxip == cap)
+		{
+			cap = cap ? cap * 2 : 8;
+			cs->xip = cs->xip ? repalloc(cs->xip, sizeof(uint64) * cap) : MemoryContextAlloc(cxt, sizeof(uint64) * cap);
+		}
+		cs->xip[cs->nxip++] = strtou64(p, &end, 10);
+		if (*end != ',' && *end != '\0')
+			goto bad;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (cs->nxip > 1)
+		qsort(cs->xip, cs->nxip, sizeof(uint64), uint64_cmp);
+	cs->next = ReadNextFullTransactionId();
+	pfree(text);
+	return;
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unexpected snapshot \"%s\"", text)));
+}
+
+/* an xid as a full one: it is at most 2^31 older than the next one */
+static uint64
+changed_since_widen(const ChangedSince *cs, TransactionId xid)
+{
+	uint32		epoch = EpochFromFullTransactionId(cs->next);
+
+	if (xid > XidFromFullTransactionId(cs->next) && epoch > 0)
+		epoch--;
+	return U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch, xid));
+}
+
+static bool
+changed_since_in_progress(const ChangedSince *cs, uint64 fxid)
+{
+	int			lo = 0,
+				hi = cs->nxip;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (cs->xip[mid] < fxid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cs->nxip && cs->xip[lo] == fxid;
+}
 
 PG_FUNCTION_INFO_V1(changed_since);
 Datum
@@ -2170,8 +2257,9 @@ changed_since(PG_FUNCTION_ARGS)
 	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
 	struct varlena *snapshot = PG_GETARG_VARLENA_PP(1);
 	ChangedSince *cs = (ChangedSince *) fcinfo->flinfo->fn_extra;
-	uint32		epoch;
 	uint64		fxid;
+	TransactionId top;
+	uint64		ftop;
 
 	if (cs == NULL || VARSIZE_ANY(cs->snapshot) != VARSIZE_ANY(snapshot) ||
 		memcmp(cs->snapshot, snapshot, VARSIZE_ANY(snapshot)) != 0)
@@ -2180,20 +2268,39 @@ changed_since(PG_FUNCTION_ARGS)
 
 		if (cs == NULL)
 			cs = palloc0(sizeof(ChangedSince));
+		else
+		{
+			pfree(cs->snapshot);
+			if (cs->xip)
+				pfree(cs->xip);
+		}
 		cs->snapshot = palloc(VARSIZE_ANY(snapshot));
 		memcpy(cs->snapshot, snapshot, VARSIZE_ANY(snapshot));
-		cs->xmin = DatumGetUInt64(DirectFunctionCall1(pg_snapshot_xmin, PointerGetDatum(snapshot)));
-		cs->next = ReadNextFullTransactionId();
+		changed_since_read(cs, PointerGetDatum(snapshot), fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = cs;
 		MemoryContextSwitchTo(old);
 	}
 	if (!TransactionIdIsNormal(xid))
 		PG_RETURN_BOOL(false);	/* bootstrap or frozen: older than any snapshot */
+	/* this transaction's own rows: written before or after the snapshot, it cannot tell */
 	if (TransactionIdIsCurrentTransactionId(xid))
 		PG_RETURN_BOOL(true);
-	epoch = EpochFromFullTransactionId(cs->next);
-	if (xid > XidFromFullTransactionId(cs->next) && epoch > 0)
-		epoch--;
-	fxid = U64FromFullTransactionId(FullTransactionIdFromEpochAndXid(epoch, xid));
-	PG_RETURN_BOOL(fxid >= cs->xmin);
+	fxid = changed_since_widen(cs, xid);
+	if (fxid < cs->xmin)
+		PG_RETURN_BOOL(false);
+	if (fxid >= cs->xmax || changed_since_in_progress(cs, fxid))
+		PG_RETURN_BOOL(true);
+	/* assigned before the snapshot and not a top-level xid then running: whose is it? */
+	if (TransactionIdPrecedes(xid, TransactionXmin))
+		PG_RETURN_BOOL(true);	/* its parents may be gone from pg_subtrans */
+	top = SubTransGetTopmostTransaction(xid);
+	if (top == xid)
+		PG_RETURN_BOOL(false);	/* a top-level transaction finished before the snapshot */
+	ftop = changed_since_widen(cs, top);
+	if (ftop < cs->xmin)
+		PG_RETURN_BOOL(false);	/* its transaction finished before the snapshot */
+	if (changed_since_in_progress(cs, ftop))
+		PG_RETURN_BOOL(true);
+	/* the lookup stops at parents older than TransactionXmin: one may not be the top */
+	PG_RETURN_BOOL(TransactionIdPrecedes(top, TransactionXmin));
 }

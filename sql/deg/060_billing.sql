@@ -315,7 +315,7 @@ CREATE TABLE deg.telemetry_removals (
 );
 CREATE INDEX telemetry_removals_xid_idx ON deg.telemetry_removals (removed_by);
 SELECT pg_catalog.pg_extension_config_dump('deg.telemetry_removals', '');
-COMMENT ON TABLE deg.telemetry_removals IS 'rows removed from the tables settlement reads (source: the table; key: the meter, EVSE, signal, contract or currency of the rows; at: their time span; key NULL: the whole table, truncated), so that a run recomputes the contracts they were of';
+COMMENT ON TABLE deg.telemetry_removals IS 'rows removed from the tables settlement reads (source: the table; key: the meter, EVSE, signal, contract or currency of the rows; at: their time span; key NULL: the whole table, truncated), so that a run recomputes the contracts they were of; deg.settle deletes those the latest run of every period they fall in has seen';
 
 CREATE FUNCTION deg.telemetry_removals_log() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER

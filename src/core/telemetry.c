@@ -1088,11 +1088,15 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 	int64_t		from,
 				to;
 	int			f;
+	uint64_t	nrecords = 0;
 
 	while (pos < len)
 	{
 		uint8_t		head[16];
 
+		/* the count written before the records must be theirs */
+		if (nrecords++ == (uint64_t) s->nobs)
+			return false;
 		if (!get_times(buf, len, &pos, &tail, &from, &to))
 			return false;
 		put_u64(head, (uint64_t) from);
@@ -1126,7 +1130,7 @@ compact_to_records(const TelemetrySeries *s, DegBuf *out)
 			}
 		}
 	}
-	return true;
+	return nrecords == (uint64_t) s->nobs;
 }
 
 bool

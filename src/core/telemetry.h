@@ -114,7 +114,11 @@ extern bool telemetry_add_decimals(TelemetrySeries *s, int64_t from, int64_t to,
 /* append every observation of src to dst (series matched by name) */
 extern bool telemetry_merge(TelemetrySet *dst, const TelemetrySet *src, TelemetryError *err);
 
-/* the serialized form (version 1) of any set, compact series included */
+/*
+ * The serialized form (version 1) of any set, compact series included.  False
+ * when out of memory (out->oom), or when a compact series does not hold as
+ * many records as it counts.
+ */
 extern bool telemetry_serialize(const TelemetrySet *set, DegBuf *out);
 extern bool telemetry_deserialize(const uint8_t *data, size_t len, TelemetrySet *set,
 								  TelemetryError *err);

@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS deg;
 SET search_path = deg, public;
 SET TimeZone = 'UTC';
 
-SELECT plan(57);
+SELECT plan(65);
 
 -- money rounding written out independently of deg: half to even, symmetric
 CREATE FUNCTION pg_temp.half_even(x numeric, places integer) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
@@ -339,6 +339,32 @@ SET session_replication_role = replica;
 INSERT INTO deg.ledger SELECT * FROM victim;
 RESET session_replication_role;
 SELECT is_empty($$SELECT * FROM deg.ledger_verify()$$, 'put back, the chain verifies');
+-- the references foreign keys would check: the last entry of a contract (nothing follows it)
+-- re-pointed, its digest recomputed
+CREATE TEMP TABLE last_entry AS SELECT * FROM deg.ledger WHERE contract_id = 'k-energy' ORDER BY entry_id DESC LIMIT 1;
+CREATE FUNCTION pg_temp.forge(new_run bigint, new_adjusts bigint) RETURNS void LANGUAGE sql AS $$
+    SET session_replication_role = replica;
+    UPDATE deg.ledger l SET run_id = new_run, adjusts = new_adjusts,
+           digest = deg.ledger_digest_step(l.prev_digest, NULL,
+               deg.ledger_entry_text(l.entry_id, new_run, l.contract_id, l.period, l.kind, l.line, l.participant,
+                                     l.from_role, l.to_role, l.payer_role, l.payer, l.payee_role, l.payee, l.amount,
+                                     l.signed_amount, l.currency, l.quantity, new_adjusts, l.recorded_at))
+     WHERE l.entry_id = (SELECT entry_id FROM last_entry);
+    RESET session_replication_role;
+$$;
+SELECT pg_temp.forge((SELECT run_id FROM last_entry), (SELECT min(entry_id) FROM deg.ledger WHERE contract_id = 'k-ev'));
+SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify()$$,
+    $$SELECT contract_id, entry_id, format('the entry adjusts entry %s, which is not the first entry of its line',
+                                          (SELECT min(entry_id) FROM deg.ledger WHERE contract_id = 'k-ev')) FROM last_entry$$,
+    'an adjustment of another contract''s entry is named by ledger_verify');
+SELECT pg_temp.forge(987654, (SELECT adjusts FROM last_entry));
+SELECT results_eq($$SELECT contract_id, entry_id, problem FROM deg.ledger_verify()$$,
+    $$SELECT contract_id, entry_id, 'the entry''s run 987654 is not in deg.settlement_runs' FROM last_entry$$,
+    'an entry of a run that does not exist is named by ledger_verify');
+SELECT pg_temp.forge((SELECT run_id FROM last_entry), (SELECT adjusts FROM last_entry));
+SELECT is_empty($$SELECT * FROM deg.ledger_verify()$$, 'put back, the ledger verifies');
+SELECT throws_ok($$TRUNCATE deg.settlement_runs, deg.quality_results$$, '55000', 'settlement runs are history and cannot be removed',
+    'TRUNCATE of the runs is refused');
 
 -- ============ 5. net zero after rounding: thousands of random contracts ============
 SELECT setseed(0.4242);
@@ -434,6 +460,31 @@ SELECT is_empty($$
       WHERE period IN ('[2025-02-01, 2025-02-02)', '[2025-02-02, 2025-02-03)') AND net <> 0)$$,
     'and every participant''s net position in every period and currency is the independent sum');
 SELECT is_empty($$SELECT * FROM deg.ledger_verify()$$, 'the digest chain of the whole ledger verifies');
+
+-- ============ 6. the checks before commit: entries altered as they are written ============
+INSERT INTO deg.meter_readings (meter, reading_interval, imported_kwh, exported_kwh)
+VALUES ('meter-1.example.com', '[2025-01-12 10:00, 2025-01-12 11:00)', 1.55, 0);   -- 12.40 INR
+CREATE TEMP TABLE ledger_size AS SELECT count(*) AS n FROM deg.ledger;
+CREATE FUNCTION public.deg_test_tamper() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_ARGV[0] = 'minor unit' THEN -- the rupee loses its paise while the run writes
+        UPDATE deg.currencies SET minor_unit = 0 WHERE code = 'INR';
+    ELSE                              -- an adjustment of an entry of another contract
+        NEW.adjusts := (SELECT min(entry_id) FROM deg.ledger WHERE contract_id = 'k-ev');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER deg_test_tamper BEFORE INSERT ON deg.ledger FOR EACH ROW EXECUTE FUNCTION public.deg_test_tamper('minor unit');
+SELECT throws_like($$SELECT deg.settle('[2025-01-12, 2025-01-13)', ARRAY['k-energy'])$$,
+    '%is not in whole minor units%', 'an entry that is not a whole number of its currency''s minor unit aborts the run');
+DROP TRIGGER deg_test_tamper ON deg.ledger;
+CREATE TRIGGER deg_test_tamper BEFORE INSERT ON deg.ledger FOR EACH ROW EXECUTE FUNCTION public.deg_test_tamper('adjusts');
+SELECT throws_like($$SELECT deg.settle('[2025-01-12, 2025-01-13)', ARRAY['k-energy'])$$,
+    '%adjusts an entry that is not the first of its line%', 'an entry adjusting another line''s entry aborts the run');
+DROP TRIGGER deg_test_tamper ON deg.ledger;
+SELECT is((SELECT count(*) FROM deg.ledger), (SELECT n FROM ledger_size), 'and the aborted runs left no entry');
+SELECT is((SELECT entries_written FROM deg.settle('[2025-01-12, 2025-01-13)', ARRAY['k-energy'])), 1,
+    'the run, untampered, writes its line');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -76,12 +76,15 @@ CREATE FUNCTION pg_temp.written(n int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM deg.ledger l JOIN runs r ON r.run_id = l.run_id WHERE r.n = written.n AND l.contract_id LIKE 'si-%'
 $$;
 
+CREATE FUNCTION pg_temp.removals(meter text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM deg.telemetry_removals x WHERE x.source = 'meter_readings' AND x.key = meter
+$$;
 CREATE FUNCTION pg_temp.remote(sql text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM dblink_exec('si_other', sql);
 END $$;
 
-SELECT plan(26);
+SELECT plan(32);
 
 SELECT pg_temp.settle(1);
 SELECT is(pg_temp.computed(1), 'si-1,si-2,si-3,si-4', 'the first run of the period computes every contract');
@@ -100,9 +103,11 @@ SELECT is(pg_temp.computed(3), 'si-1', 'a reading changed: its contract is compu
 SELECT is(pg_temp.written(3), 1::bigint, 'one adjustment');
 
 DELETE FROM deg.meter_readings WHERE meter = 'sim-2.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+SELECT is(pg_temp.removals('sim-2.example.com'), 1::bigint, 'a deletion is recorded');
 SELECT pg_temp.settle(4);
 SELECT is(pg_temp.computed(4), 'si-2', 'a reading deleted: its contract is computed');
 SELECT is(pg_temp.written(4), 1::bigint, 'one adjustment');
+SELECT is(pg_temp.removals('sim-2.example.com'), 0::bigint, 'and, the period settled since, forgotten');
 
 UPDATE deg.meter_readings SET meter = 'sim-4.example.com', reading_interval = '[2020-03-01 13:00, 2020-03-01 14:00)'
  WHERE meter = 'sim-3.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 08:00';
@@ -143,10 +148,12 @@ SELECT pg_temp.settle(11);
 COMMIT;
 SELECT ok(pg_temp.computed(11) LIKE '%si-4%', 'a change of the run''s own transaction is seen');
 SELECT is(pg_temp.written(11), 1::bigint, 'and adjusted');
+SELECT is(pg_temp.removals('sim-4.example.com'), 1::bigint, 'its removal is kept for the next run');
 
 -- (a run cannot tell its own transaction's rows written before it from those written after:
 -- the next run computes them again, once)
 SELECT pg_temp.settle(12);
+SELECT is(pg_temp.removals('sim-4.example.com'), 0::bigint, 'which forgets it');
 SELECT pg_temp.settle(13);
 SELECT is(pg_temp.computed(13), '', 'then nothing again');
 
@@ -168,9 +175,28 @@ CREATE TEMP TABLE later_xid AS SELECT 1 AS one;   -- a newer transaction ends be
 SELECT pg_temp.settle(14);
 SELECT is(pg_temp.computed(14), '', 'a reading not committed yet is not the run''s');
 SELECT pg_temp.remote('COMMIT');
-SELECT dblink_disconnect('si_other');
 SELECT pg_temp.settle(15);
 SELECT is(pg_temp.computed(15), 'si-3', 'once committed, the next run computes its contract, though a subtransaction wrote it');
+
+-- a transaction open across two runs does not make what others committed before the first of
+-- them look changed to the second (the rows' xids lie between the snapshot's xmin and xmax)
+SELECT pg_temp.remote('BEGIN');
+SELECT pg_temp.remote('DO $x$ BEGIN PERFORM pg_current_xact_id(); END $x$');
+DO $$ BEGIN
+    BEGIN   -- a subtransaction of a transaction that ends before the run
+        UPDATE deg.meter_readings SET imported_kwh = imported_kwh + 1
+         WHERE meter = 'sim-4.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+    EXCEPTION WHEN unique_violation THEN NULL;
+    END;
+END $$;
+UPDATE deg.meter_readings SET imported_kwh = imported_kwh + 1
+ WHERE meter = 'sim-1.example.com'::deg.era AND lower(reading_interval) = '2020-03-01 10:00';
+SELECT pg_temp.settle(16);
+SELECT is(pg_temp.computed(16), 'si-1,si-4', 'with a transaction open, the run computes the contracts whose readings changed');
+SELECT pg_temp.settle(17);
+SELECT is(pg_temp.computed(17), '', 'and the next run, that transaction still open, none of them');
+SELECT pg_temp.remote('COMMIT');
+SELECT dblink_disconnect('si_other');
 
 -- what the runs wrote is what computing every contract now gives
 SELECT is_empty($$SELECT b.contract_id, b.line

@@ -514,6 +514,28 @@ test_truncations(void)
 		for (i = 0; i < 4; i++)
 			dec_free(&out[i]);
 	}
+	/* serialized, a series' count must be its records' (version 1 readers trust the count) */
+	{
+		size_t		nobs = s->nobs;
+		DegBuf		out;
+		bool		ok;
+
+		degbuf_init(&out);
+		ok = telemetry_serialize(&set, &out);
+		CHECK(ok, "the series as built serializes");
+		degbuf_free(&out);
+		s->nobs = nobs - 1;
+		degbuf_init(&out);
+		ok = telemetry_serialize(&set, &out);
+		CHECK(!ok && !out.oom, "a series counting one record fewer than it holds is refused, and not as out of memory");
+		degbuf_free(&out);
+		s->nobs = nobs + 1;
+		degbuf_init(&out);
+		ok = telemetry_serialize(&set, &out);
+		CHECK(!ok && !out.oom, "a series counting one record more than it holds is refused");
+		degbuf_free(&out);
+		s->nobs = nobs;
+	}
 	telemetry_free(&set);
 }
 
