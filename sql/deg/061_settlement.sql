@@ -523,24 +523,27 @@ BEGIN
     -- entry if it adjusts one, and in every currency what payers pay is what payees receive: one pass
     -- over the run's entries (the period's earlier entries were checked by the runs that wrote them,
     -- and cannot change)
-    SELECT x.currency, min(x.entry_id) FILTER (WHERE x.fractional) AS fractional,
-           min(x.entry_id) FILTER (WHERE x.dangling) AS dangling, sum(x.amount) AS paid,
-           sum(abs(x.signed_amount)) AS received
-      INTO bad
-      FROM (SELECT e.currency, e.entry_id, e.amount, e.signed_amount,
-                   e.amount <> deg.round_half_even(e.amount, c.minor_unit) AS fractional,
-                   e.adjusts IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM deg.ledger a
-                                    WHERE a.entry_id = e.adjusts AND a.entry_id <= entry_floor AND a.adjusts IS NULL
-                                      AND a.contract_id = e.contract_id AND a.period = e.period AND a.kind = e.kind
-                                      AND a.line = e.line AND a.participant IS NOT DISTINCT FROM e.participant) AS dangling
-              FROM deg.ledger e JOIN deg.currencies c ON c.code = e.currency
-             WHERE e.entry_id > entry_floor AND e.run_id = run.run_id) x
-     GROUP BY x.currency
-    HAVING bool_or(x.fractional) OR bool_or(x.dangling) OR sum(x.amount) <> sum(abs(x.signed_amount))
+    -- (grouped by currency before the currencies are joined: the planner, which has not seen the
+    -- ledger grow in this transaction, would otherwise loop over currencies for every entry)
+    SELECT x.currency, c.minor_unit, x.fraction_digits, x.dangling, x.paid, x.received INTO bad
+      FROM (SELECT e.currency, max(min_scale(e.amount)) AS fraction_digits, sum(e.amount) AS paid,
+                   sum(abs(e.signed_amount)) AS received,
+                   min(e.entry_id) FILTER (WHERE e.adjusts IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM deg.ledger a
+                                        WHERE a.entry_id = e.adjusts AND a.entry_id <= entry_floor AND a.adjusts IS NULL
+                                          AND a.contract_id = e.contract_id AND a.period = e.period AND a.kind = e.kind
+                                          AND a.line = e.line AND a.participant IS NOT DISTINCT FROM e.participant)) AS dangling
+              FROM deg.ledger e
+             WHERE e.entry_id > entry_floor AND e.run_id = run.run_id
+             GROUP BY e.currency) x
+      JOIN deg.currencies c ON c.code = x.currency
+     WHERE x.fraction_digits > c.minor_unit OR x.dangling IS NOT NULL OR x.paid <> x.received
      LIMIT 1;
-    IF FOUND AND bad.fractional IS NOT NULL THEN
-        RAISE EXCEPTION 'settlement of %: entry % in % is not in whole minor units', period, bad.fractional, bad.currency
+    IF FOUND AND bad.fraction_digits > bad.minor_unit THEN
+        RAISE EXCEPTION 'settlement of %: entry % in % is not in whole minor units', period,
+                        (SELECT min(e.entry_id) FROM deg.ledger e
+                          WHERE e.entry_id > entry_floor AND e.run_id = run.run_id AND e.currency = bad.currency
+                            AND min_scale(e.amount) > bad.minor_unit), bad.currency
             USING ERRCODE = '23514';
     ELSIF FOUND AND bad.dangling IS NOT NULL THEN
         RAISE EXCEPTION 'settlement of %: entry % adjusts an entry that is not the first of its line', period, bad.dangling
