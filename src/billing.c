@@ -2064,12 +2064,15 @@ round_half_even(PG_FUNCTION_ARGS)
  * as a window aggregate: SHA-256 of the previous digest (or prev, for the
  * first entry of a window) followed by the entry's canonical text.
  */
-PG_FUNCTION_INFO_V1(ledger_digest_step);
-Datum
-ledger_digest_step(PG_FUNCTION_ARGS)
+/*
+ * SHA-256 of before (the digest an entry follows, if any) and the entry's
+ * text (argument 2, never NULL), into a bytea with room for extra bytes
+ * after the digest.
+ */
+static bytea *
+ledger_hash(FunctionCallInfo fcinfo, const unsigned char *before, size_t before_len, size_t extra)
 {
 	crypto_hash_sha256_state st;
-	bytea	   *chain = NULL;
 	text	   *entry;
 	bytea	   *result;
 
@@ -2077,19 +2080,30 @@ ledger_digest_step(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a ledger entry's text is NULL")));
+	entry = PG_GETARG_TEXT_PP(2);
+	crypto_hash_sha256_init(&st);
+	if (before != NULL)
+		crypto_hash_sha256_update(&st, before, before_len);
+	crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(entry), VARSIZE_ANY_EXHDR(entry));
+	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES + extra);
+	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES + extra);
+	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(ledger_digest_step);
+Datum
+ledger_digest_step(PG_FUNCTION_ARGS)
+{
+	bytea	   *chain = NULL;
+
 	if (!PG_ARGISNULL(0))
 		chain = PG_GETARG_BYTEA_PP(0);
 	else if (!PG_ARGISNULL(1))
 		chain = PG_GETARG_BYTEA_PP(1);
-	entry = PG_GETARG_TEXT_PP(2);
-	crypto_hash_sha256_init(&st);
-	if (chain != NULL)
-		crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(chain), VARSIZE_ANY_EXHDR(chain));
-	crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(entry), VARSIZE_ANY_EXHDR(entry));
-	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES);
-	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_BYTEA_P(ledger_hash(fcinfo,
+								  chain ? (const unsigned char *) VARDATA_ANY(chain) : NULL,
+								  chain ? VARSIZE_ANY_EXHDR(chain) : 0, 0));
 }
 
 /*
@@ -2101,16 +2115,10 @@ PG_FUNCTION_INFO_V1(ledger_chain_step);
 Datum
 ledger_chain_step(PG_FUNCTION_ARGS)
 {
-	crypto_hash_sha256_state st;
 	const unsigned char *before = NULL;
 	size_t		before_len = 0;
-	text	   *entry;
 	bytea	   *result;
 
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a ledger entry's text is NULL")));
 	if (!PG_ARGISNULL(0))
 	{
 		/* the previous entry's digest is the first half of the state */
@@ -2126,14 +2134,7 @@ ledger_chain_step(PG_FUNCTION_ARGS)
 		before = (const unsigned char *) VARDATA_ANY(prev);
 		before_len = VARSIZE_ANY_EXHDR(prev);
 	}
-	entry = PG_GETARG_TEXT_PP(2);
-	crypto_hash_sha256_init(&st);
-	if (before != NULL)
-		crypto_hash_sha256_update(&st, before, before_len);
-	crypto_hash_sha256_update(&st, (const unsigned char *) VARDATA_ANY(entry), VARSIZE_ANY_EXHDR(entry));
-	result = palloc(VARHDRSZ + crypto_hash_sha256_BYTES + before_len);
-	SET_VARSIZE(result, VARHDRSZ + crypto_hash_sha256_BYTES + before_len);
-	crypto_hash_sha256_final(&st, (unsigned char *) VARDATA(result));
+	result = ledger_hash(fcinfo, before, before_len, before_len);
 	if (before != NULL)
 		memcpy(VARDATA(result) + crypto_hash_sha256_BYTES, before, before_len);
 	PG_RETURN_BYTEA_P(result);
