@@ -22,6 +22,18 @@
 #include "access/subtrans.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/detoast.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "optimizer/cost.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
+#include "utils/regproc.h"
+#include "utils/wait_event.h"
 #include "libpq/pqformat.h"
 #include "pgstat.h"
 #include "utils/backend_status.h"
@@ -708,6 +720,7 @@ typedef struct ExpandedTelemetry
 {
 	ExpandedObjectHeader hdr;
 	TelemetrySet set;			/* compact series over the state's memory */
+	TelemetryAggState *state;	/* that state (sent to evaluation workers as it is) */
 	struct varlena *flat;		/* the version 1 form, once asked for */
 } ExpandedTelemetry;
 
@@ -1018,11 +1031,9 @@ typedef struct AggSeriesCounts
 	TelemetryCompactTail tail;
 } AggSeriesCounts;
 
-PG_FUNCTION_INFO_V1(telemetry_agg_serialize);
-Datum
-telemetry_agg_serialize(PG_FUNCTION_ARGS)
+static bytea *
+agg_state_bytes(TelemetryAggState *state)
 {
-	TelemetryAggState *state = (TelemetryAggState *) PG_GETARG_POINTER(0);
 	bytea	   *result;
 	size_t		size = VARHDRSZ + sizeof(uint32);
 	char	   *p;
@@ -1061,7 +1072,14 @@ telemetry_agg_serialize(PG_FUNCTION_ARGS)
 			memcpy(p, s->data, s->len);
 		p += s->len;
 	}
-	PG_RETURN_BYTEA_P(result);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(telemetry_agg_serialize);
+Datum
+telemetry_agg_serialize(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(agg_state_bytes((TelemetryAggState *) PG_GETARG_POINTER(0)));
 }
 
 static void
@@ -1072,30 +1090,15 @@ corrupted_state(const char *what)
 			 errmsg("invalid telemetry_agg state: %s", what)));
 }
 
-PG_FUNCTION_INFO_V1(telemetry_agg_deserialize);
-Datum
-telemetry_agg_deserialize(PG_FUNCTION_ARGS)
+/* a state from agg_state_bytes's bytes (p, len), in aggcxt; schemas are shared through schemas */
+static TelemetryAggState *
+agg_state_from_bytes(const char *p, size_t len, AggSchemas *schemas, MemoryContext aggcxt)
 {
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
-	const char *p = VARDATA_ANY(bytes);
-	size_t		len = VARSIZE_ANY_EXHDR(bytes);
 	size_t		pos = sizeof(uint32);
-	MemoryContext aggcxt;
 	TelemetryAggState *state;
-	AggSchemas *schemas = (AggSchemas *) fcinfo->flinfo->fn_extra;
 	uint32		n;
 	uint32		i;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("telemetry_agg_deserialize called in a non-aggregate context")));
-	if (schemas == NULL)
-	{
-		schemas = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AggSchemas));
-		schemas->cxt = fcinfo->flinfo->fn_mcxt;
-		fcinfo->flinfo->fn_extra = schemas;
-	}
 	state = agg_state_new(aggcxt);
 	if (len < sizeof(uint32))
 		corrupted_state("truncated");
@@ -1132,7 +1135,49 @@ telemetry_agg_deserialize(PG_FUNCTION_ARGS)
 	if (pos != len)
 		corrupted_state("bytes after the last series");
 	state->h.deserialized = true;
-	PG_RETURN_POINTER(state);
+	return state;
+}
+
+/* the schemas cache of a function (fn_extra), made on the first call */
+static AggSchemas *
+fn_schemas(FmgrInfo *flinfo)
+{
+	AggSchemas *schemas = (AggSchemas *) flinfo->fn_extra;
+
+	if (schemas == NULL)
+	{
+		schemas = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(AggSchemas));
+		schemas->cxt = flinfo->fn_mcxt;
+		flinfo->fn_extra = schemas;
+	}
+	return schemas;
+}
+
+PG_FUNCTION_INFO_V1(telemetry_agg_deserialize);
+Datum
+telemetry_agg_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	MemoryContext aggcxt;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("telemetry_agg_deserialize called in a non-aggregate context")));
+	PG_RETURN_POINTER(agg_state_from_bytes(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), fn_schemas(fcinfo->flinfo),
+										   aggcxt));
+}
+
+/* an expanded deg.telemetry over state's memory, in the current context */
+static ExpandedTelemetry *
+expanded_of_state(TelemetryAggState *state)
+{
+	ExpandedTelemetry *et = palloc0(sizeof(ExpandedTelemetry));
+
+	EOH_init_header(&et->hdr, &expanded_telemetry_methods, CurrentMemoryContext);
+	agg_to_set(state, &et->set);
+	et->state = state;
+	return et;
 }
 
 PG_FUNCTION_INFO_V1(telemetry_agg_final);
@@ -1154,9 +1199,7 @@ telemetry_agg_final(PG_FUNCTION_ARGS)
 	 * does not own: it is handed out read-only, and nothing takes over or
 	 * frees a read-only object.
 	 */
-	et = palloc0(sizeof(ExpandedTelemetry));
-	EOH_init_header(&et->hdr, &expanded_telemetry_methods, CurrentMemoryContext);
-	agg_to_set(state, &et->set);
+	et = expanded_of_state(state);
 
 	/*
 	 * The pointer to it in a chunk of the current context: the aggregate
@@ -2040,6 +2083,666 @@ contract_lines(PG_FUNCTION_ARGS)
 	telemetry_free(&own);
 	progress_tick();
 	return (Datum) 0;
+}
+
+/* ---------- many contracts, evaluated on parallel workers ---------- */
+
+/*
+ * deg.contract_lines_of(query, period, signals, ids, changed): the lines of
+ * every contract query returns (contract_id text, body deg.contract,
+ * telemetry deg.telemetry; $1 is the period, $2 ids, $3 changed), as
+ * deg.contract_lines gives them, each with its contract's id first.
+ *
+ * Why: the query's telemetry aggregate runs on parallel workers, but
+ * PostgreSQL finishes its groups in the leader, one contract after another;
+ * evaluating each contract there kept one core busy and the others idle for
+ * a third of a run.  So once more than deg.parallel_evaluation_threshold
+ * contracts have come out, the leader starts workers of its own (a
+ * ParallelContext running deg_lines_worker_main, at most
+ * max_parallel_workers_per_gather of them), sends each further contract to
+ * one of them as its group comes out (its body, and its telemetry as the
+ * aggregate's compact state), and collects their lines.  Without workers,
+ * and below the threshold, it evaluates contracts itself.  Either way each
+ * contract is evaluated by deg.contract_lines, so the lines are the same.
+ */
+int			deg_parallel_evaluation_threshold = 1000;
+
+#define POOL_KEY_SHARED		UINT64CONST(0xDE60000000000001)
+#define POOL_KEY_QUEUES		UINT64CONST(0xDE60000000000002)
+#define POOL_QUEUE_SIZE		((Size) 256 * 1024)	/* per worker and direction */
+
+/* what every worker reads: the function, then the period and the signals (flat varlenas) */
+typedef struct PoolShared
+{
+	Oid			lines_fn;		/* deg.contract_lines */
+	uint32		period_len;
+	uint32		signals_len;	/* 0: no signals */
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} PoolShared;
+
+/* a contract, leader to worker: this, the body, the telemetry, the id */
+typedef struct PoolItemHead
+{
+	uint32		idlen;
+	uint32		bodylen;
+	uint32		tellen;
+	uint32		telkind;		/* POOL_TEL_* */
+} PoolItemHead;
+
+#define POOL_TEL_NONE	0
+#define POOL_TEL_STATE	1		/* agg_state_bytes of telemetry_agg's state */
+#define POOL_TEL_FLAT	2		/* a deg.telemetry varlena */
+
+/* worker to leader: this, then (a line) the line's minimal tuple and the contract's id */
+typedef struct PoolMsgHead
+{
+	uint32		kind;			/* POOL_MSG_* */
+	uint32		idlen;
+} PoolMsgHead;
+
+#define POOL_MSG_LINE	1
+#define POOL_MSG_DONE	2		/* a contract's lines are all sent */
+
+/* one call of deg.contract_lines, materialized: its tuplestore, in the econtext's per-query memory */
+static Tuplestorestate *
+lines_call(FmgrInfo *flinfo, ExprContext *econtext, TupleDesc desc, Datum body, Datum period,
+		   Datum telemetry, bool telemetry_null, Datum signals, bool signals_null)
+{
+	LOCAL_FCINFO(fcinfo, 4);
+	ReturnSetInfo rsinfo;
+
+	memset(&rsinfo, 0, sizeof(rsinfo));
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = econtext;
+	rsinfo.expectedDesc = desc;
+	rsinfo.allowedModes = SFRM_Materialize;
+	InitFunctionCallInfoData(*fcinfo, flinfo, 4, InvalidOid, NULL, (fmNodePtr) &rsinfo);
+	fcinfo->args[0].value = body;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = period;
+	fcinfo->args[1].isnull = false;
+	fcinfo->args[2].value = telemetry;
+	fcinfo->args[2].isnull = telemetry_null;
+	fcinfo->args[3].value = signals;
+	fcinfo->args[3].isnull = signals_null;
+	(void) FunctionCallInvoke(fcinfo);
+	if (rsinfo.returnMode != SFRM_Materialize || rsinfo.setResult == NULL)
+		elog(ERROR, "deg.contract_lines did not materialize its result");
+	return rsinfo.setResult;
+}
+
+/* deg.contract_lines' result columns */
+static TupleDesc
+lines_desc(Oid lines_fn)
+{
+	TupleDesc	desc;
+
+	if (get_func_result_type(lines_fn, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "deg.contract_lines does not return a row type");
+	return desc;
+}
+
+typedef struct LinesPool
+{
+	DestReceiver pub;			/* the query's rows come here */
+	ReturnSetInfo *rsinfo;		/* the lines go to its tuplestore, id first */
+	MemoryContext cxt;			/* the pool's, for the call */
+	MemoryContext item_cxt;		/* reset after each contract */
+	ExprContext *econtext;		/* per-query memory: item_cxt */
+	FmgrInfo	lines_flinfo;
+	Oid			lines_fn;
+	TupleDesc	desc;			/* deg.contract_lines' columns */
+	TupleTableSlot *slot;
+	Datum		period;			/* flat */
+	Datum		signals;		/* flat */
+	bool		signals_null;
+	int64		seen;
+	int64		sent;			/* contracts evaluated by workers */
+	bool		tried;			/* workers were asked for */
+	ParallelContext *pcxt;
+	int			nworkers;		/* launched */
+	shm_mq_handle **in;			/* to worker i; NULL once it is gone */
+	shm_mq_handle **out;		/* from worker i; NULL once it has finished */
+	int			live;			/* workers whose output is still open */
+	int			next;			/* the worker the next contract goes to */
+	char	   *tuple_buf;		/* an aligned copy of a received line */
+	Size		tuple_cap;
+} LinesPool;
+
+/* one line of contract id, to the result */
+static void
+pool_emit(LinesPool *pool, const char *id, size_t idlen, TupleTableSlot *slot)
+{
+	Datum		values[LINE_COLUMNS + 1];
+	bool		nulls[LINE_COLUMNS + 1];
+	int			natts = pool->desc->natts;
+	int			i;
+
+	Assert(natts == LINE_COLUMNS);
+	slot_getallattrs(slot);
+	values[0] = PointerGetDatum(cstring_to_text_with_len(id, (int) idlen));
+	nulls[0] = false;
+	for (i = 0; i < natts; i++)
+	{
+		values[i + 1] = slot->tts_values[i];
+		nulls[i + 1] = slot->tts_isnull[i];
+	}
+	tuplestore_putvalues(pool->rsinfo->setResult, pool->rsinfo->setDesc, values, nulls);
+	pfree(DatumGetPointer(values[0]));
+}
+
+/* a worker's message: a line of a contract, or the end of one */
+static void
+pool_take(LinesPool *pool, const char *data, Size len)
+{
+	PoolMsgHead head;
+	uint32		tlen;
+
+	if (len < sizeof(head))
+		elog(ERROR, "deg evaluation worker sent a truncated message");
+	memcpy(&head, data, sizeof(head));
+	if (head.kind == POOL_MSG_DONE)
+	{
+		progress_tick();
+		return;
+	}
+	if (head.kind != POOL_MSG_LINE || len - sizeof(head) < sizeof(uint32))
+		elog(ERROR, "deg evaluation worker sent an invalid message");
+	memcpy(&tlen, data + sizeof(head), sizeof(tlen));
+	if (tlen < SizeofMinimalTupleHeader || tlen > len - sizeof(head) || head.idlen != len - sizeof(head) - tlen)
+		elog(ERROR, "deg evaluation worker sent an invalid line");
+	if (pool->tuple_cap < tlen)
+	{
+		pool->tuple_buf = pool->tuple_buf ? repalloc(pool->tuple_buf, tlen) : MemoryContextAlloc(pool->cxt, tlen);
+		pool->tuple_cap = tlen;
+	}
+	memcpy(pool->tuple_buf, data + sizeof(head), tlen);
+	ExecStoreMinimalTuple((MinimalTuple) pool->tuple_buf, pool->slot, false);
+	pool_emit(pool, data + sizeof(head) + tlen, head.idlen, pool->slot);
+	ExecClearTuple(pool->slot);
+}
+
+/* what the workers have sent so far; whether there was anything */
+static bool
+pool_drain(LinesPool *pool)
+{
+	bool		any = false;
+	int			i;
+
+	for (i = 0; i < pool->nworkers; i++)
+	{
+		while (pool->out[i] != NULL)
+		{
+			Size		len;
+			void	   *data;
+			shm_mq_result r = shm_mq_receive(pool->out[i], &len, &data, true);
+
+			if (r == SHM_MQ_WOULD_BLOCK)
+				break;
+			if (r == SHM_MQ_DETACHED)
+			{
+				/* finished, or failed: WaitForParallelWorkersToFinish reports a failure */
+				pool->out[i] = NULL;
+				pool->live--;
+				break;
+			}
+			pool_take(pool, data, len);
+			any = true;
+		}
+	}
+	return any;
+}
+
+static void
+pool_wait(void)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, WAIT_EVENT_MQ_SEND);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* the workers, if any can be had */
+static void
+pool_start(LinesPool *pool)
+{
+	int			want = max_parallel_workers_per_gather;
+	PoolShared *shared;
+	char	   *queues;
+	Size		period_len = VARSIZE(DatumGetPointer(pool->period));
+	Size		signals_len = pool->signals_null ? 0 : VARSIZE(DatumGetPointer(pool->signals));
+	Size		shared_len = offsetof(PoolShared, data) + period_len + signals_len;
+	int			i;
+
+	pool->tried = true;
+	if (want <= 0 || IsParallelWorker() || !IsUnderPostmaster)
+		return;
+	EnterParallelMode();
+	pool->pcxt = CreateParallelContext("deg", "deg_lines_worker_main", want);
+	shm_toc_estimate_chunk(&pool->pcxt->estimator, shared_len);
+	shm_toc_estimate_chunk(&pool->pcxt->estimator, mul_size(POOL_QUEUE_SIZE, 2 * want));
+	shm_toc_estimate_keys(&pool->pcxt->estimator, 2);
+	InitializeParallelDSM(pool->pcxt);
+	if (pool->pcxt->seg == NULL || pool->pcxt->nworkers == 0)
+		goto none;				/* no shared memory to be had */
+
+	shared = shm_toc_allocate(pool->pcxt->toc, shared_len);
+	shared->lines_fn = pool->lines_fn;
+	shared->period_len = (uint32) period_len;
+	shared->signals_len = (uint32) signals_len;
+	memcpy(shared->data, DatumGetPointer(pool->period), period_len);
+	if (signals_len > 0)
+		memcpy(shared->data + period_len, DatumGetPointer(pool->signals), signals_len);
+	shm_toc_insert(pool->pcxt->toc, POOL_KEY_SHARED, shared);
+	queues = shm_toc_allocate(pool->pcxt->toc, mul_size(POOL_QUEUE_SIZE, 2 * want));
+	for (i = 0; i < want; i++)
+	{
+		shm_mq_set_sender(shm_mq_create(queues + POOL_QUEUE_SIZE * (2 * i), POOL_QUEUE_SIZE), MyProc);
+		shm_mq_set_receiver(shm_mq_create(queues + POOL_QUEUE_SIZE * (2 * i + 1), POOL_QUEUE_SIZE), MyProc);
+	}
+	shm_toc_insert(pool->pcxt->toc, POOL_KEY_QUEUES, queues);
+
+	LaunchParallelWorkers(pool->pcxt);
+	if (pool->pcxt->nworkers_launched == 0)
+		goto none;
+	/* the workers launched are the first ones */
+	pool->nworkers = pool->pcxt->nworkers_launched;
+	pool->in = MemoryContextAllocZero(pool->cxt, sizeof(shm_mq_handle *) * pool->nworkers);
+	pool->out = MemoryContextAllocZero(pool->cxt, sizeof(shm_mq_handle *) * pool->nworkers);
+	{
+		MemoryContext old = MemoryContextSwitchTo(pool->cxt);
+
+		for (i = 0; i < pool->nworkers; i++)
+		{
+			BackgroundWorkerHandle *h = pool->pcxt->worker[i].bgwhandle;
+
+			pool->in[i] = shm_mq_attach((shm_mq *) (queues + POOL_QUEUE_SIZE * (2 * i)), pool->pcxt->seg, h);
+			pool->out[i] = shm_mq_attach((shm_mq *) (queues + POOL_QUEUE_SIZE * (2 * i + 1)), pool->pcxt->seg, h);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	pool->live = pool->nworkers;
+	return;
+
+none:
+	DestroyParallelContext(pool->pcxt);
+	pool->pcxt = NULL;
+	ExitParallelMode();
+}
+
+/* a contract to some worker; false when none is left to take it */
+static bool
+pool_send(LinesPool *pool, shm_mq_iovec *iov, int iovcnt)
+{
+	int			w = -1;			/* the worker the message has started going to */
+
+	for (;;)
+	{
+		int			k;
+
+		for (k = 0; k < pool->nworkers; k++)
+		{
+			int			i = w >= 0 ? w : (pool->next + k) % pool->nworkers;
+			shm_mq_result r;
+
+			if (pool->in[i] == NULL)
+				continue;
+			r = shm_mq_sendv(pool->in[i], iov, iovcnt, true, true);
+			if (r == SHM_MQ_SUCCESS)
+			{
+				pool->next = (i + 1) % pool->nworkers;
+				return true;
+			}
+			if (r == SHM_MQ_DETACHED)
+			{
+				/* it failed (its error comes at the end), or never started */
+				pool->in[i] = NULL;
+				w = -1;
+				continue;
+			}
+			/* full: part of the message may be in; the rest must follow it there */
+			w = i;
+			break;
+		}
+		if (w < 0)
+		{
+			for (k = 0; k < pool->nworkers && pool->in[k] == NULL; k++)
+				;
+			if (k == pool->nworkers)
+				return false;
+			continue;
+		}
+		if (!pool_drain(pool))
+			pool_wait();
+	}
+}
+
+/* the lines of one contract, evaluated here */
+static void
+pool_evaluate_here(LinesPool *pool, const char *id, size_t idlen, Datum body, Datum telemetry, bool telemetry_null)
+{
+	Tuplestorestate *ts = lines_call(&pool->lines_flinfo, pool->econtext, pool->desc, body, pool->period,
+									 telemetry, telemetry_null, pool->signals, pool->signals_null);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(pool->desc, &TTSOpsMinimalTuple);
+
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+		pool_emit(pool, id, idlen, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(ts);
+}
+
+static bool
+pool_receive(TupleTableSlot *row, DestReceiver *self)
+{
+	LinesPool  *pool = (LinesPool *) self;
+	MemoryContext old = MemoryContextSwitchTo(pool->item_cxt);
+	text	   *id;
+	Datum		body;
+	Datum		telemetry;
+	bool		telemetry_null;
+
+	slot_getallattrs(row);
+	if (row->tts_isnull[0] || row->tts_isnull[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("deg.contract_lines_of: the query gave a contract without an id or a body")));
+	id = DatumGetTextPP(row->tts_values[0]);
+	body = row->tts_values[1];
+	telemetry = row->tts_values[2];
+	telemetry_null = row->tts_isnull[2];
+
+	pool->seen++;
+	if (!pool->tried && pool->seen > deg_parallel_evaluation_threshold)
+		pool_start(pool);
+	if (pool->pcxt != NULL)
+	{
+		PoolItemHead head;
+		shm_mq_iovec iov[4];
+		struct varlena *b = (struct varlena *) DatumGetPointer(body);
+		const void *tel = NULL;
+
+		/* a body stored out of line is fetched here; a compressed one goes as it is */
+		if (VARATT_IS_EXTERNAL(b))
+			b = detoast_attr(b);
+		head.idlen = VARSIZE_ANY_EXHDR(id);
+		head.bodylen = VARSIZE_ANY(b);
+		head.telkind = POOL_TEL_NONE;
+		head.tellen = 0;
+		if (!telemetry_null)
+		{
+			if (expanded_telemetry_set(telemetry) != NULL)
+			{
+				bytea	   *bytes = agg_state_bytes(((ExpandedTelemetry *) DatumGetEOHP(telemetry))->state);
+
+				head.telkind = POOL_TEL_STATE;
+				tel = VARDATA(bytes);
+				head.tellen = VARSIZE(bytes) - VARHDRSZ;
+			}
+			else
+			{
+				struct varlena *flat = PG_DETOAST_DATUM(telemetry);
+
+				head.telkind = POOL_TEL_FLAT;
+				tel = flat;
+				head.tellen = VARSIZE(flat);
+			}
+		}
+		iov[0].data = (const char *) &head;
+		iov[0].len = sizeof(head);
+		iov[1].data = (const char *) b;
+		iov[1].len = head.bodylen;
+		iov[2].data = tel;
+		iov[2].len = head.tellen;
+		iov[3].data = VARDATA_ANY(id);
+		iov[3].len = head.idlen;
+		if (pool_send(pool, iov, 4))
+		{
+			pool->sent++;
+			(void) pool_drain(pool);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(pool->item_cxt);
+			return true;
+		}
+		/* every worker is gone: on here (their errors are raised at the end) */
+	}
+	pool_evaluate_here(pool, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), body, telemetry, telemetry_null);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(pool->item_cxt);
+	return true;
+}
+
+static void
+pool_startup(DestReceiver *self pg_attribute_unused(), int operation pg_attribute_unused(),
+			 TupleDesc typeinfo)
+{
+	if (typeinfo->natts != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("deg.contract_lines_of: the query must return contract_id, body and telemetry")));
+}
+
+static void
+pool_noop(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/* the rest of the workers' lines, and the workers gone */
+static void
+pool_finish(LinesPool *pool)
+{
+	int			i;
+
+	if (pool->pcxt == NULL)
+		return;
+	for (i = 0; i < pool->nworkers; i++)
+		if (pool->in[i] != NULL)
+		{
+			shm_mq_detach(pool->in[i]);	/* no more contracts */
+			pool->in[i] = NULL;
+		}
+	while (pool->live > 0)
+		if (!pool_drain(pool))
+			pool_wait();
+	WaitForParallelWorkersToFinish(pool->pcxt);
+	DestroyParallelContext(pool->pcxt);
+	pool->pcxt = NULL;
+	ExitParallelMode();
+}
+
+PG_FUNCTION_INFO_V1(contract_lines_of);
+Datum
+contract_lines_of(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LinesPool  *pool;
+	MemoryContext cxt;
+	MemoryContext old;
+	ParamListInfo params;
+	SPIExecuteOptions options;
+	char	   *query;
+	Oid			types[3] = {TSTZRANGEOID, TEXTARRAYOID, TEXTARRAYOID};
+	int			args[3] = {1, 3, 4};	/* the arguments that are $1, $2 and $3 */
+	int			rc;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("deg.contract_lines_of needs a query and a period")));
+	InitMaterializedSRF(fcinfo, 0);
+	cxt = AllocSetContextCreate(rsinfo->econtext->ecxt_per_query_memory, "deg contract evaluation",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	pool = palloc0(sizeof(LinesPool));
+	pool->pub.receiveSlot = pool_receive;
+	pool->pub.rStartup = pool_startup;
+	pool->pub.rShutdown = pool_noop;
+	pool->pub.rDestroy = pool_noop;
+	pool->pub.mydest = DestNone;
+	pool->rsinfo = rsinfo;
+	pool->cxt = cxt;
+	pool->item_cxt = AllocSetContextCreate(cxt, "deg contract", ALLOCSET_DEFAULT_SIZES);
+	pool->econtext = CreateStandaloneExprContext();
+	pool->econtext->ecxt_per_query_memory = pool->item_cxt;
+	pool->lines_fn = DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
+														  CStringGetTextDatum("deg.contract_lines(deg.contract, pg_catalog.tstzrange, deg.telemetry, deg.telemetry)")));
+	if (!OidIsValid(pool->lines_fn))
+		elog(ERROR, "deg.contract_lines is missing");
+	fmgr_info_cxt(pool->lines_fn, &pool->lines_flinfo, cxt);
+	pool->desc = lines_desc(pool->lines_fn);
+	if (pool->desc->natts != LINE_COLUMNS || rsinfo->setDesc->natts != LINE_COLUMNS + 1)
+		elog(ERROR, "deg.contract_lines_of and deg.contract_lines disagree on their columns");
+	pool->slot = MakeSingleTupleTableSlot(pool->desc, &TTSOpsMinimalTuple);
+	pool->period = PointerGetDatum(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(1)));
+	pool->signals_null = PG_ARGISNULL(2);
+	if (!pool->signals_null)
+		pool->signals = PointerGetDatum(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(2)));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	params = makeParamList(3);
+	params->numParams = 3;
+	for (i = 0; i < 3; i++)
+	{
+		params->params[i].ptype = types[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].isnull = PG_ARGISNULL(args[i]);
+		params->params[i].value = params->params[i].isnull ? (Datum) 0 : PG_GETARG_DATUM(args[i]);
+	}
+	MemoryContextSwitchTo(old);
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = &pool->pub;
+	rc = SPI_execute_extended(query, &options);
+	if (rc < 0)
+		elog(ERROR, "deg.contract_lines_of: query failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	pool_finish(pool);
+	ereport(DEBUG1,
+			(errmsg_internal("deg.contract_lines_of: %lld contracts, %lld of them evaluated by %d workers",
+							 (long long) pool->seen, (long long) pool->sent, pool->nworkers)));
+
+	ExecDropSingleTupleTableSlot(pool->slot);
+	FreeExprContext(pool->econtext, true);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+/* a worker: contracts from its queue, their lines back */
+PGDLLEXPORT void deg_lines_worker_main(dsm_segment *seg, shm_toc *toc);
+
+void
+deg_lines_worker_main(dsm_segment *seg, shm_toc *toc)
+{
+	PoolShared *shared = shm_toc_lookup(toc, POOL_KEY_SHARED, false);
+	char	   *queues = shm_toc_lookup(toc, POOL_KEY_QUEUES, false);
+	shm_mq	   *mq_in = (shm_mq *) (queues + POOL_QUEUE_SIZE * (2 * ParallelWorkerNumber));
+	shm_mq	   *mq_out = (shm_mq *) (queues + POOL_QUEUE_SIZE * (2 * ParallelWorkerNumber + 1));
+	shm_mq_handle *in;
+	shm_mq_handle *out;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "deg evaluation worker", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext item_cxt = AllocSetContextCreate(cxt, "deg contract", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FmgrInfo	flinfo;
+	FmgrInfo	schemas_owner;	/* a cache of series names, as telemetry_agg_deserialize keeps */
+	ExprContext *econtext;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	Datum		period;
+	Datum		signals = (Datum) 0;
+
+	shm_mq_set_receiver(mq_in, MyProc);
+	shm_mq_set_sender(mq_out, MyProc);
+	in = shm_mq_attach(mq_in, seg, NULL);
+	out = shm_mq_attach(mq_out, seg, NULL);
+	fmgr_info_cxt(shared->lines_fn, &flinfo, cxt);
+	memset(&schemas_owner, 0, sizeof(schemas_owner));
+	schemas_owner.fn_mcxt = cxt;
+	desc = lines_desc(shared->lines_fn);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	econtext = CreateStandaloneExprContext();
+	econtext->ecxt_per_query_memory = item_cxt;
+	period = PointerGetDatum(palloc(shared->period_len));
+	memcpy(DatumGetPointer(period), shared->data, shared->period_len);
+	if (shared->signals_len > 0)
+	{
+		signals = PointerGetDatum(palloc(shared->signals_len));
+		memcpy(DatumGetPointer(signals), shared->data + shared->period_len, shared->signals_len);
+	}
+
+	for (;;)
+	{
+		Size		len;
+		void	   *data;
+		PoolItemHead head;
+		const char *p;
+		Datum		body;
+		Datum		telemetry = (Datum) 0;
+		Tuplestorestate *ts;
+		PoolMsgHead msg;
+		shm_mq_iovec iov[3];
+
+		if (shm_mq_receive(in, &len, &data, false) != SHM_MQ_SUCCESS)
+			break;				/* the leader has sent every contract */
+		MemoryContextReset(item_cxt);
+		MemoryContextSwitchTo(item_cxt);
+		p = data;
+		if (len < sizeof(head))
+			elog(ERROR, "deg evaluation worker received a truncated contract");
+		memcpy(&head, p, sizeof(head));
+		if ((Size) head.bodylen + head.tellen + head.idlen != len - sizeof(head) || head.bodylen < VARHDRSZ_SHORT)
+			elog(ERROR, "deg evaluation worker received an invalid contract");
+		p += sizeof(head);
+		body = PointerGetDatum(palloc(head.bodylen));
+		memcpy(DatumGetPointer(body), p, head.bodylen);
+		p += head.bodylen;
+		if (head.telkind == POOL_TEL_STATE)
+			telemetry = EOHPGetRODatum(&expanded_of_state(agg_state_from_bytes(p, head.tellen,
+																			   fn_schemas(&schemas_owner),
+																			   item_cxt))->hdr);
+		else if (head.telkind == POOL_TEL_FLAT)
+		{
+			telemetry = PointerGetDatum(palloc(head.tellen));
+			memcpy(DatumGetPointer(telemetry), p, head.tellen);
+		}
+		p += head.tellen;
+
+		ts = lines_call(&flinfo, econtext, desc, body, period, telemetry, head.telkind == POOL_TEL_NONE,
+						signals, shared->signals_len == 0);
+		msg.kind = POOL_MSG_LINE;
+		msg.idlen = head.idlen;
+		while (tuplestore_gettupleslot(ts, true, false, slot))
+		{
+			bool		should_free;
+			MinimalTuple mt = ExecFetchSlotMinimalTuple(slot, &should_free);
+
+			iov[0].data = (const char *) &msg;
+			iov[0].len = sizeof(msg);
+			iov[1].data = (const char *) mt;
+			iov[1].len = mt->t_len;
+			iov[2].data = p;
+			iov[2].len = head.idlen;
+			if (shm_mq_sendv(out, iov, 3, false, false) != SHM_MQ_SUCCESS)
+				ereport(ERROR,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("the leader of a deg evaluation has gone")));
+			if (should_free)
+				pfree(mt);
+		}
+		tuplestore_end(ts);
+		msg.kind = POOL_MSG_DONE;
+		iov[0].data = (const char *) &msg;
+		iov[0].len = sizeof(msg);
+		if (shm_mq_sendv(out, iov, 1, false, false) != SHM_MQ_SUCCESS)
+			ereport(ERROR,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("the leader of a deg evaluation has gone")));
+		MemoryContextSwitchTo(cxt);
+	}
+	MemoryContextSwitchTo(old);
+	shm_mq_detach(out);
 }
 
 /* deg.round_half_even(x, scale): money rounding (numeric's round() rounds half away from zero) */

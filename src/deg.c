@@ -19,6 +19,8 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+extern int	deg_parallel_evaluation_threshold;	/* billing.c */
+
 static void *
 core_palloc(size_t size)
 {
@@ -74,6 +76,13 @@ _PG_init(void)
 							NULL,
 							&lookback_periods,
 							2, 0, 10000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("deg.parallel_evaluation_threshold",
+							"How many contracts a settlement run evaluates itself before it starts workers to evaluate the rest.",
+							"The workers are at most max_parallel_workers_per_gather; 0 starts them for any number of contracts.",
+							&deg_parallel_evaluation_threshold,
+							1000, 0, PG_INT32_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("deg");

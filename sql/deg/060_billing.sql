@@ -59,6 +59,22 @@ CREATE FUNCTION deg.contract_lines(c deg.contract, period tstzrange, telemetry d
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE ROWS 3;
 COMMENT ON FUNCTION deg.contract_lines(deg.contract, tstzrange, deg.telemetry, deg.telemetry) IS 'every flow, metric and penalty of a contract over a period, evaluated per settlement interval (flows and penalties summed, metrics averaged), exact and unrounded';
 
+-- the lines of every contract a query returns (contract_id, body, telemetry; $1 the period, $2
+-- and $3 the arrays given), evaluated on parallel workers once there are more than
+-- deg.parallel_evaluation_threshold contracts (deg.billing_sql's statement uses it)
+CREATE FUNCTION deg.contract_lines_of(query text, period tstzrange, signals deg.telemetry DEFAULT NULL,
+                                      ids text[] DEFAULT NULL, changed text[] DEFAULT NULL,
+                                      OUT contract_id text,
+                                      OUT kind text, OUT id text, OUT number integer,
+                                      OUT from_role text, OUT from_era deg.era, OUT to_role text, OUT to_era deg.era,
+                                      OUT participant deg.era, OUT amount numeric, OUT quantity numeric,
+                                      OUT intervals integer, OUT valued_intervals integer, OUT currency text,
+                                      OUT target_min numeric, OUT target_max numeric, OUT met boolean,
+                                      OUT formula text, OUT description text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL UNSAFE ROWS 1000;
+COMMENT ON FUNCTION deg.contract_lines_of(text, tstzrange, deg.telemetry, text[], text[]) IS 'deg.contract_lines of every contract a query returns (contract_id, body, telemetry; $1 is the period, $2 ids, $3 changed), on parallel workers when there are many';
+
 CREATE FUNCTION deg.round_half_even(x numeric, scale integer) RETURNS numeric
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION deg.round_half_even(numeric, integer) IS 'round to scale places, ties to even (money rounding; numeric''s round() takes ties away from zero)';
@@ -515,6 +531,29 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION deg.billing_feed_sql(text) IS 'the statement that reads the telemetry of the contracts a condition selects ({id} stands for the contract id; $1 is the period, $2 may be used by the condition)';
 
+-- Each selected contract's body and its telemetry for period $1, gathered per
+-- contract on parallel workers (deg.contract_lines_of evaluates them).
+CREATE FUNCTION deg.billing_contracts_sql(contracts text) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, deg, pg_temp
+AS $$
+SELECT format($i$
+WITH feed AS (%1$s
+UNION ALL
+-- a row of no series for every contract billed: each has a group, those without telemetry one of none
+SELECT c.contract_id, NULL::text, NULL::tstzrange, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric,
+       NULL::numeric, NULL::numeric, NULL::numeric
+  FROM deg.contracts c WHERE c.status <> 'PENDING' AND %2$s),
+telemetry AS (
+    SELECT contract_id, deg.telemetry_agg(ref, at, fields, v1, v2, v3, v4, v5, v6) AS telemetry
+      FROM feed GROUP BY contract_id)
+SELECT c.contract_id, c.body, t.telemetry
+  FROM telemetry t
+  JOIN deg.contracts c ON c.contract_id = t.contract_id
+ WHERE c.status <> 'PENDING' AND %2$s$i$, deg.billing_feed_sql(contracts), replace(contracts, '{id}', 'c.contract_id'))
+$$;
+COMMENT ON FUNCTION deg.billing_contracts_sql(text) IS 'the statement gathering, on parallel workers, the body and telemetry of the contracts a condition selects ({id} stands for the contract id), for period $1';
+
 -- The lines of the selected contracts for period $1: telemetry gathered per
 -- contract, signals once for all, lines computed, rounded and turned around
 -- when negative.
@@ -523,30 +562,17 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, deg, pg_temp
 AS $$
 SELECT format($q$
-WITH feed AS (%1$s
-UNION ALL
--- a row of no series for every contract billed: each has a group, those without telemetry one of none
-SELECT c.contract_id, NULL::text, NULL::tstzrange, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric,
-       NULL::numeric, NULL::numeric, NULL::numeric
-  FROM deg.contracts c WHERE c.status <> 'PENDING' AND %3$s),
-telemetry AS (
-    SELECT contract_id, deg.telemetry_agg(ref, at, fields, v1, v2, v3, v4, v5, v6) AS telemetry
-      FROM feed GROUP BY contract_id),
-signals AS (
+WITH signals AS (
     SELECT deg.telemetry_agg('inputSignals.' || s.signal_id,
                              tstzrange(lower(s.valid), coalesce(upper(s.valid), 'infinity')), 'value', s.value) AS signals
       FROM deg.signal_values s
      WHERE s.valid && $1
        AND s.signal_id IN (SELECT f.signal_id FROM deg.contract_feeds f
-                            WHERE f.kind = 'signal' AND %2$s
+                            WHERE f.kind = 'signal' AND %1$s
                               AND NOT EXISTS (SELECT 1 FROM deg.telemetry_bindings b
                                                WHERE b.contract_id = f.contract_id AND b.ref = f.ref))),
 lines AS (
-    SELECT c.contract_id, l.*
-      FROM telemetry t
-      JOIN deg.contracts c ON c.contract_id = t.contract_id
-      CROSS JOIN LATERAL deg.contract_lines(c.body, $1, t.telemetry, (SELECT signals FROM signals)) l
-     WHERE c.status <> 'PENDING' AND %3$s)
+    SELECT l.* FROM deg.contract_lines_of(%2$L, $1, (SELECT signals FROM signals), %3$s) l)
 SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_role, l.to_role,
        CASE WHEN r.amount < 0 THEN l.to_role ELSE l.from_role END AS payer_role,
        CASE WHEN r.amount < 0 THEN l.to_era ELSE l.from_era END AS payer,
@@ -559,7 +585,11 @@ SELECT l.contract_id, $1 AS period, l.kind, l.id AS line, l.participant, l.from_
   LEFT JOIN deg.currencies cur ON cur.code = l.currency
   CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'metric' THEN l.amount
                                   ELSE deg.round_half_even(l.amount, coalesce(cur.minor_unit, 2)) END AS amount) r
-$q$, deg.billing_feed_sql(contracts), replace(contracts, '{id}', 'f.contract_id'), replace(contracts, '{id}', 'c.contract_id'))
+$q$, replace(contracts, '{id}', 'f.contract_id'),
+   -- each contract's body and telemetry
+   deg.billing_contracts_sql(contracts),
+   -- the condition's parameters, passed on
+   CASE WHEN strpos(contracts, '$3') > 0 THEN '$2, $3' WHEN strpos(contracts, '$2') > 0 THEN '$2' ELSE 'NULL, NULL' END)
 $$;
 COMMENT ON FUNCTION deg.billing_sql(text) IS 'the statement computing the billing lines (and metric values) of the contracts a condition selects ({id} stands for the contract id), for period $1';
 

@@ -201,10 +201,17 @@ BEGIN
     END LOOP;
     RETURN workers;
 END $$;
-SELECT pg_temp.plan_workers(format('CREATE TEMP TABLE deg_settle_lines AS EXECUTE bill(%L)', :'period')) AS deg_workers,
+-- the billing statement hands the contracts its inner statement gathers (deg.billing_contracts_sql)
+-- to deg.contract_lines_of, which runs it: the telemetry is gathered on the workers of that plan, and
+-- the contracts are evaluated on workers the function starts
+SELECT deg.billing_contracts_sql('true') AS q_contracts \gset
+PREPARE contracts(tstzrange) AS :q_contracts;
+\echo '-- EXPLAIN of the statement gathering each contract''s telemetry (deg.billing_contracts_sql(''true''))'
+EXPLAIN (COSTS OFF) EXECUTE contracts(:'period');
+SELECT pg_temp.plan_workers(format('EXECUTE contracts(%L)', :'period')) AS deg_workers,
        pg_temp.plan_workers(:'q_base') AS baseline_workers \gset
 SELECT :deg_workers AS deg_workers_planned, :baseline_workers AS baseline_workers_planned,
-       pg_temp.check(:deg_workers > 0, 'the billing statement has no parallel workers in its plan') AS parallel;
+       pg_temp.check(:deg_workers > 0, 'the statement gathering telemetry has no parallel workers in its plan') AS parallel;
 
 -- ---------- the runs ----------
 -- warm the cache: the tables once, the baseline once (not counted)
