@@ -2205,6 +2205,7 @@ typedef struct LinesPool
 	shm_mq_handle **out;		/* from worker i; NULL once it has finished */
 	int			live;			/* workers whose output is still open */
 	int			next;			/* the worker the next contract goes to */
+	ErrorContextCallback *error_context;	/* the call's, for the workers' errors */
 	char	   *tuple_buf;		/* an aligned copy of a received line */
 	Size		tuple_cap;
 } LinesPool;
@@ -2318,6 +2319,13 @@ pool_start(LinesPool *pool)
 		return;
 	EnterParallelMode();
 	pool->pcxt = CreateParallelContext("deg", "deg_lines_worker_main", want);
+
+	/*
+	 * A worker's error is raised with the error context of the context's
+	 * creation: here, inside the query, whose context is gone by the time
+	 * the last lines are collected.  The call's outlives the workers.
+	 */
+	pool->pcxt->error_context_stack = pool->error_context;
 	shm_toc_estimate_chunk(&pool->pcxt->estimator, shared_len);
 	shm_toc_estimate_chunk(&pool->pcxt->estimator, mul_size(POOL_QUEUE_SIZE, 2 * want));
 	shm_toc_estimate_keys(&pool->pcxt->estimator, 2);
@@ -2548,6 +2556,30 @@ pool_finish(LinesPool *pool)
 	ExitParallelMode();
 }
 
+/* what this session's last deg.contract_lines_of did (deg.last_contract_evaluation) */
+static struct
+{
+	int64		contracts;
+	int64		on_workers;
+	int			workers;
+}			last_evaluation;
+
+PG_FUNCTION_INFO_V1(last_contract_evaluation);
+Datum
+last_contract_evaluation(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "deg.last_contract_evaluation must return a row");
+	values[0] = Int64GetDatum(last_evaluation.contracts);
+	values[1] = Int64GetDatum(last_evaluation.on_workers);
+	values[2] = Int32GetDatum(last_evaluation.workers);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
 PG_FUNCTION_INFO_V1(contract_lines_of);
 Datum
 contract_lines_of(PG_FUNCTION_ARGS)
@@ -2579,6 +2611,7 @@ contract_lines_of(PG_FUNCTION_ARGS)
 	pool->pub.rDestroy = pool_noop;
 	pool->pub.mydest = DestNone;
 	pool->rsinfo = rsinfo;
+	pool->error_context = error_context_stack;
 	pool->cxt = cxt;
 	pool->item_cxt = AllocSetContextCreate(cxt, "deg contract", ALLOCSET_DEFAULT_SIZES);
 	pool->econtext = CreateStandaloneExprContext();
@@ -2620,6 +2653,9 @@ contract_lines_of(PG_FUNCTION_ARGS)
 		elog(ERROR, "deg.contract_lines_of: query failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
 	pool_finish(pool);
+	last_evaluation.contracts = pool->seen;
+	last_evaluation.on_workers = pool->sent;
+	last_evaluation.workers = pool->nworkers;
 	ereport(DEBUG1,
 			(errmsg_internal("deg.contract_lines_of: %lld contracts, %lld of them evaluated by %d workers",
 							 (long long) pool->seen, (long long) pool->sent, pool->nworkers)));

@@ -74,6 +74,9 @@ CREATE FUNCTION deg.contract_lines_of(query text, period tstzrange, signals deg.
     RETURNS SETOF record
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION deg.contract_lines_of(text, tstzrange, deg.telemetry, text[], text[]) IS 'deg.contract_lines of every contract a query returns (contract_id, body, telemetry; $1 is the period, $2 ids, $3 changed), on parallel workers when there are many';
+CREATE FUNCTION deg.last_contract_evaluation(OUT contracts bigint, OUT on_workers bigint, OUT workers integer)
+    RETURNS record AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION deg.last_contract_evaluation() IS 'what the session''s last settlement run or billing statement evaluated: contracts, how many of them on parallel workers, and how many workers';
 
 CREATE FUNCTION deg.round_half_even(x numeric, scale integer) RETURNS numeric
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
