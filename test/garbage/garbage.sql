@@ -63,6 +63,7 @@ INSERT INTO garbage.arg_defaults (typ, argname, val) VALUES
     ('text', 'purpose', 'revocation'), ('text', 'schedule', '0 * * * *'), ('text', 'job_name', 'garbage'),
     ('text', 'contract_id', 'tou-1'), ('text', 'ref', 'telemetrySources.m'), ('text', 'fields', 'energyKWh'),
     ('text', 'currency', 'EUR'), ('text', 'offer_id', 'offer-1'),
+    ('text', 'query', 'SELECT c.contract_id, c.body, NULL::deg.telemetry FROM deg.contracts c WHERE c.contract_id = ''tou-1'''),
     -- RFC 8032 test 1: a secret key seed and its public key
     ('bytea', 'secret_key', '\x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'),
     ('bytea', 'public_key', '\xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'),
@@ -618,6 +619,8 @@ BEGIN
               ORDER BY 2::text LOOP
         FOR i IN 1 .. cardinality(p.argtypes) LOOP
             CONTINUE WHEN p.argtypes[i] NOT IN ('json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'bytea'::regtype);
+            -- a statement to run (deg.contract_lines_of's query) is SQL, run as given like EXECUTE: not a value
+            CONTINUE WHEN p.proargnames[i] = 'query';
             args := ARRAY[]::text[];
             FOR j IN 1 .. cardinality(p.argtypes) LOOP
                 IF j = i THEN
