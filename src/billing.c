@@ -2430,11 +2430,10 @@ pool_evaluate_here(LinesPool *pool, const char *id, size_t idlen, Datum body, Da
 {
 	Tuplestorestate *ts = lines_call(&pool->lines_flinfo, pool->econtext, pool->desc, body, pool->period,
 									 telemetry, telemetry_null, pool->signals, pool->signals_null);
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(pool->desc, &TTSOpsMinimalTuple);
 
-	while (tuplestore_gettupleslot(ts, true, false, slot))
-		pool_emit(pool, id, idlen, slot);
-	ExecDropSingleTupleTableSlot(slot);
+	while (tuplestore_gettupleslot(ts, true, false, pool->slot))
+		pool_emit(pool, id, idlen, pool->slot);
+	ExecClearTuple(pool->slot);
 	tuplestore_end(ts);
 }
 
