@@ -2263,7 +2263,10 @@ pool_take(LinesPool *pool, const char *data, Size len)
 	ExecClearTuple(pool->slot);
 }
 
-/* what the workers have sent so far; whether there was anything */
+/*
+ * What the workers have sent so far; whether anything happened (a message,
+ * or a worker finished: the caller must not wait for what has come already).
+ */
 static bool
 pool_drain(LinesPool *pool)
 {
@@ -2285,6 +2288,7 @@ pool_drain(LinesPool *pool)
 				/* finished, or failed: WaitForParallelWorkersToFinish reports a failure */
 				pool->out[i] = NULL;
 				pool->live--;
+				any = true;
 				break;
 			}
 			pool_take(pool, data, len);
